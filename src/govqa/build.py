@@ -1,0 +1,242 @@
+"""Files -> parsed documents -> chunks -> vectors -> a new index generation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .chunk import ChunkPolicy, chunk_document
+from .config import Settings
+from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_embedder
+from .errors import EmbedderMismatch, ManifestError, ParseError
+from .lexical import LexicalIndex, Tokenizer
+from .models import Chunk, Document, Page
+from .store import DocRecord, IndexManifest, IndexReader, build_lock, current_generation, write_generation
+
+PARSER_VERSION = "1"
+EMBED_BATCH = 32
+
+ProgressFn = Callable[[str, int, int], None]
+EventFn = Callable[[str], None]
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    pages: int = 0
+    ocr_pages: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    unindexed_pages: int = 0
+    seconds: float = 0.0
+    generation: str = ""
+
+    def summary(self) -> str:
+        parts = [f"indexed {self.documents} documents, {self.pages} pages ({self.ocr_pages} by OCR), "
+                 f"{self.chunks} chunks; embedded {self.embedded}, reused {self.reused} from cache"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicate file(s) indexed once")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} file(s) skipped")
+        if self.unindexed_pages:
+            parts.append(f"{self.unindexed_pages} scanned page(s) NOT indexed (no OCR)")
+        return "; ".join(parts) + f" in {self.seconds:.1f}s"
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What the embedder sees: the heading gives a Q&A answer its question."""
+    if chunk.heading and chunk.heading not in chunk.text:
+        return f"{chunk.heading}\n{chunk.text}"
+    return chunk.text
+
+
+def collect_files(paths: list[Path], warn: EventFn) -> list[Path]:
+    from .parse import SUPPORTED_SUFFIXES
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:
+                warn(f"skip {path}: no PDF, HTML, TXT or MD files in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            warn(f"skip {path}: no such file or folder")
+    return list(dict.fromkeys(files))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def slug(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[^\w.-]+", "-", text).strip("-._") or "doc"
+
+
+class ParseCache:
+    """Parsed documents keyed by (file sha256, parser settings): OCR is never redone for the same bytes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, doc TEXT)")
+
+    def get(self, key: str) -> Document | None:
+        row = self._db.execute("SELECT doc FROM docs WHERE key = ?", (key,)).fetchone()
+        if not row:
+            return None
+        data = json.loads(row[0])
+        data["pages"] = [Page(**p) for p in data["pages"]]
+        return Document(**data)
+
+    def put(self, key: str, doc: Document) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (key, json.dumps(asdict(doc), ensure_ascii=False)))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _load_sources(settings: Settings, warn: EventFn):
+    from .sources import load_manifest
+
+    if not settings.manifest.is_file():
+        return []
+    try:
+        return load_manifest(settings.manifest)
+    except ManifestError as exc:
+        warn(f"manifest ignored: {exc}")
+        return []
+
+
+def _choose_embedder(settings: Settings, previous: IndexReader | None) -> Embedder:
+    if previous is not None and settings.embedder and base_name(previous.manifest.embedder) != settings.embedder:
+        raise EmbedderMismatch(
+            f"the index in {settings.index_dir} was built with {previous.manifest.embedder!r}, not {settings.embedder!r}: "
+            f"use another --index-dir for a different embedder")
+    name = settings.embedder or (base_name(previous.manifest.embedder) if previous else DEFAULT_EMBEDDER)
+    return load_embedder(name)
+
+
+def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn | None = None,
+                on_event: EventFn | None = None, policy: ChunkPolicy = ChunkPolicy()) -> BuildReport:
+    """Add (or refresh) the given files in the index at settings.index_dir; atomic and cached."""
+    from .parse import parse_file
+
+    started = time.perf_counter()
+    progress = on_progress or (lambda stage, done, total: None)
+    event = on_event or (lambda message: None)
+    report = BuildReport()
+    index_dir = settings.index_dir
+    with build_lock(index_dir):
+        previous = IndexReader(current_generation(index_dir)) if current_generation(index_dir) else None
+        embedder = _choose_embedder(settings, previous)
+        sources = _load_sources(settings, event)
+        by_name = {s.filename: s for s in sources}
+        records: dict[str, DocRecord] = dict(previous.documents) if previous else {}
+        pages: dict[str, list[Page]] = {d: previous.pages_of(d) for d in records} if previous else {}
+        path_to_id = {r.path: r.doc_id for r in records.values()}
+        sha_to_id = {r.sha256: r.doc_id for r in records.values()}
+
+        files = collect_files(paths, event)
+        cache = ParseCache(index_dir / "cache" / "pages.sqlite")
+        ocr_key = f"{PARSER_VERSION}|{settings.ocr_lang}|{settings.ocr_dpi}"
+        for number, path in enumerate(files, 1):
+            progress("parsing", number - 1, len(files))
+            try:
+                sha = sha256_of(path)
+            except OSError as exc:
+                report.skipped.append(f"{path}: {exc.strerror or exc}")
+                event(f"skip {path}: unreadable ({exc.strerror or exc})")
+                continue
+            shown = path.as_posix()
+            owner = sha_to_id.get(sha)
+            if owner is not None and records[owner].path != shown:
+                if shown not in records[owner].duplicates:
+                    records[owner].duplicates.append(shown)
+                report.duplicates.append(shown)
+                event(f"duplicate {shown}: same bytes as {records[owner].path}, indexed once as {owner}")
+                continue
+            doc = cache.get(f"{sha}|{ocr_key}")
+            if doc is None:
+                try:
+                    doc = parse_file(path, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event)
+                except ParseError as exc:
+                    report.skipped.append(str(exc))
+                    event(f"skip {exc}")
+                    continue
+                cache.put(f"{sha}|{ocr_key}", doc)
+            source = by_name.get(path.name)
+            doc_id = path_to_id.get(shown) or (source.id if source else _free_id(slug(path.stem), sha, records))
+            if doc.unindexed_pages:
+                event(f"{shown}: pages {', '.join(map(str, doc.unindexed_pages))} are scanned and were NOT indexed (no OCR)")
+            records[doc_id] = DocRecord(
+                doc_id=doc_id, title=(source.title if source else doc.title), path=shown, file=str(path.resolve()), sha256=sha,
+                pages=len(doc.pages), lang=doc.lang, kind=doc.kind, url=source.url if source else None,
+                publisher=source.publisher if source else None, year=source.year if source else None,
+                date=doc.date, ocr_pages=[p.page for p in doc.pages if p.ocr], unindexed_pages=doc.unindexed_pages)
+            pages[doc_id] = doc.pages
+            path_to_id[shown] = doc_id
+            sha_to_id[sha] = doc_id
+        progress("parsing", len(files), len(files))
+        cache.close()
+
+        chunks = [c for doc_id in sorted(records) for c in chunk_document(doc_id, records[doc_id].title, pages[doc_id], policy)]
+        vectors = _embed_all(chunks, embedder, EmbeddingCache(index_dir / "cache" / "embeddings.sqlite"), report, progress)
+        lexical = LexicalIndex.build([embed_text(c) for c in chunks], Tokenizer())
+        manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
+                                 chunks=len(chunks), chunk_policy=asdict(policy))
+        gen = write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical)
+
+    report.documents = len(records)
+    report.pages = sum(r.pages for r in records.values())
+    report.ocr_pages = sum(len(r.ocr_pages) for r in records.values())
+    report.unindexed_pages = sum(len(r.unindexed_pages) for r in records.values())
+    report.chunks = len(chunks)
+    report.generation = gen.name
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _free_id(base: str, sha: str, records: dict[str, DocRecord]) -> str:
+    return base if base not in records else f"{base}-{sha[:8]}"
+
+
+def _embed_all(chunks: list[Chunk], embedder: Embedder, cache: EmbeddingCache, report: BuildReport,
+               progress: ProgressFn) -> np.ndarray:
+    texts = [embed_text(c) for c in chunks]
+    known = cache.get_many(embedder.id, texts)
+    missing = list(dict.fromkeys(t for t in texts if cache.key(t) not in known))
+    for start in range(0, len(missing), EMBED_BATCH):
+        progress("embedding", start, len(missing))
+        batch = missing[start:start + EMBED_BATCH]
+        vectors = embedder.embed_passages(batch)
+        cache.put_many(embedder.id, batch, vectors)
+        known.update((cache.key(t), v) for t, v in zip(batch, vectors))
+    progress("embedding", len(missing), len(missing))
+    cache.close()
+    report.embedded = len(missing)
+    report.reused = len(texts) - len(missing)
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([known[cache.key(t)] for t in texts]).astype(np.float32)

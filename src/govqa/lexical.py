@@ -1,0 +1,109 @@
+"""Lexical tokens for Japanese and English: fugashi (UniDic-lite) words, NFKC, lower case."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+_DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_WORD = re.compile(r"[0-9a-z]+(?:[-'][0-9a-z]+)*")
+_EN_STOP = frozenset(
+    "a an and are as at be been being but by can could did do does for from had has have how i if in into is it its "
+    "may me must my no not of on or our shall should so such that the their them then there these they this to "
+    "under was we were what when where which while who whom why will with would you your".split())
+
+
+class Tokenizer:
+    """Words for BM25: content words only, compound nouns added, unknown CJK words as bigrams.
+
+    One fugashi Tagger per thread: MeCab taggers are not safe to share.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _tagger(self):
+        tagger = getattr(self._local, "tagger", None)
+        if tagger is None:
+            import fugashi
+
+            tagger = self._local.tagger = fugashi.Tagger()
+        return tagger
+
+    def __call__(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFKC", text).lower()
+        tokens: list[str] = []
+        noun_run: list[str] = []
+        for word in self._tagger()(text):
+            pos = word.feature.pos1
+            surface = word.surface
+            if pos in _DROP_POS or not surface.strip():
+                _flush_compound(noun_run, tokens)
+                continue
+            if not _CJK.search(surface):
+                _flush_compound(noun_run, tokens)
+                tokens.extend(w for w in _WORD.findall(surface) if w not in _EN_STOP)
+                continue
+            base = word.feature.orthBase or surface
+            tokens.append(base)
+            if word.is_unk and len(surface) > 2:
+                tokens.extend(surface[i:i + 2] for i in range(len(surface) - 1))
+            if pos == "名詞":
+                noun_run.append(surface)
+            else:
+                _flush_compound(noun_run, tokens)
+        _flush_compound(noun_run, tokens)
+        return tokens
+
+
+def _flush_compound(run: list[str], tokens: list[str]) -> None:
+    """Adjacent nouns also count as one compound term (軽微 + 変更 + 届出 -> 軽微変更届出)."""
+    if len(run) > 1:
+        tokens.append("".join(run))
+    run.clear()
+
+
+class LexicalIndex:
+    """BM25 (bm25s) over Tokenizer tokens, one row per chunk (row = FAISS row)."""
+
+    def __init__(self, bm25, tokenizer: Tokenizer) -> None:
+        self._bm25 = bm25
+        self._tokenizer = tokenizer
+        self._vocab = bm25.vocab_dict
+
+    @classmethod
+    def build(cls, texts: list[str], tokenizer: Tokenizer) -> "LexicalIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        bm25.index([tokenizer(t) or [""] for t in texts], show_progress=False)
+        return cls(bm25, tokenizer)
+
+    def save(self, folder) -> None:
+        self._bm25.save(str(folder))
+
+    @classmethod
+    def load(cls, folder, tokenizer: Tokenizer) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder)), tokenizer)
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The query's tokens that occur in the corpus at all."""
+        return [t for t in dict.fromkeys(self._tokenizer(query)) if t in self._vocab and t]
+
+    def search(self, query: str, n: int, tokens: list[str] | None = None):
+        """Top-n (rows, scores) with a positive BM25 score, best first."""
+        import numpy as np
+
+        tokens = self.query_tokens(query) if tokens is None else tokens
+        if not tokens:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = self._bm25.get_scores(tokens)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        keep = scores[top] > 0
+        return top[keep], scores[top][keep].astype(np.float32)

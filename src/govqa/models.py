@@ -1,0 +1,64 @@
+"""The dataclasses that travel between stages: Page -> Chunk -> Hit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Page:
+    """The text of one physical page (1-based) of a document."""
+
+    page: int
+    text: str
+    ocr: bool = False
+
+
+@dataclass
+class Document:
+    """A parsed file: its pages plus what we learned about it."""
+
+    path: str
+    title: str
+    lang: str
+    pages: list[Page]
+    kind: str = "pdf"
+    date: str | None = None
+    # Pages with no text layer that could not be OCR'd (e.g. Tesseract missing).
+    unindexed_pages: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Chunk:
+    """A sentence-aligned span of one page: what gets embedded and searched."""
+
+    doc_id: str
+    page: int
+    start: int
+    end: int
+    text: str
+    title: str
+    heading: str
+    lang: str
+
+
+@dataclass
+class Hit:
+    """One ranked passage with its page-level citation (the contract's hit)."""
+
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    page: int
+    text: str
+    source: str
+    url: str
+    lang: str
+    start: int = 0
+    end: int = 0
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

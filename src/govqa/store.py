@@ -1,0 +1,248 @@
+"""The index on disk: manifest + FAISS vectors + SQLite chunk/page store + BM25, written atomically.
+
+Layout of an index folder:
+    CURRENT          one line naming the live generation (replaced atomically)
+    gen-000007/      manifest.json, vectors.faiss, store.sqlite, lexical/
+    cache/           embeddings and parsed pages reused by the next build
+A build writes a new generation beside the live one, fsyncs it, and only then
+points CURRENT at it, so a crash at any moment leaves the previous index intact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import IndexFormatError, IndexNotFound
+from .lexical import LexicalIndex, Tokenizer
+from .models import Chunk, Page
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    title: str
+    path: str
+    sha256: str
+    pages: int
+    lang: str
+    kind: str
+    file: str = ""  # absolute path of the original, for the file route
+    url: str | None = None
+    publisher: str | None = None
+    year: int | None = None
+    date: str | None = None
+    ocr_pages: list[int] = field(default_factory=list)
+    unindexed_pages: list[int] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IndexManifest:
+    embedder: str
+    dim: int
+    documents: list[DocRecord]
+    chunks: int
+    chunk_policy: dict
+    format_version: int = FORMAT_VERSION
+    govqa_version: str = __version__
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IndexManifest":
+        docs = [DocRecord(**d) for d in data.pop("documents")]
+        return cls(documents=docs, **data)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            _fsync_file(path)
+    for path in [folder, *[p for p in folder.rglob("*") if p.is_dir()]]:
+        _fsync_file(path)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write beside, fsync, rename: readers see the old or the new file, never half of one."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_file(path.parent)
+
+
+@contextmanager
+def build_lock(index_dir: Path):
+    """One build at a time per index folder (readers never wait)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    gen = index_dir / name
+    return gen if name.startswith("gen-") and gen.is_dir() else None
+
+
+def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, list[Page]],
+                     chunks: list[Chunk], vectors: np.ndarray, lexical: LexicalIndex) -> Path:
+    """Write a complete new generation and make it current. Call under build_lock."""
+    import faiss
+
+    tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        index = faiss.IndexFlatIP(manifest.dim)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(index, str(tmp / "vectors.faiss"))
+        _write_sqlite(tmp / "store.sqlite", manifest, pages, chunks)
+        lexical.save(tmp / "lexical")
+        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1),
+                                           encoding="utf-8")
+        _fsync_tree(tmp)
+        previous = current_generation(index_dir)
+        number = int(previous.name.split("-")[1]) + 1 if previous else 1
+        gen = index_dir / f"gen-{number:06d}"
+        while gen.exists():
+            number += 1
+            gen = index_dir / f"gen-{number:06d}"
+        os.rename(tmp, gen)
+        _fsync_file(index_dir)
+        write_atomic(index_dir / "CURRENT", f"{gen.name}\n".encode())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _collect_garbage(index_dir, keep={gen.name, previous.name if previous else ""})
+    return gen
+
+
+def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
+    """Drop generations older than the previous one (readers may still use that) and stale temp folders."""
+    for path in index_dir.iterdir():
+        if path.is_dir() and (path.name.startswith(".tmp-") or
+                              (path.name.startswith("gen-") and path.name not in keep)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_sqlite(path: Path, manifest: IndexManifest, pages: dict[str, list[Page]], chunks: list[Chunk]) -> None:
+    db = sqlite3.connect(path)
+    with db:
+        db.executescript("""
+            CREATE TABLE pages (doc_id TEXT, page INTEGER, text TEXT, ocr INTEGER, PRIMARY KEY (doc_id, page));
+            CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT, page INTEGER, start INTEGER, "end" INTEGER,
+                                 text TEXT, heading TEXT, lang TEXT);
+        """)
+        db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)",
+                       [(doc_id, p.page, p.text, int(p.ocr)) for doc_id, doc_pages in pages.items() for p in doc_pages])
+        db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(i, c.doc_id, c.page, c.start, c.end, c.text, c.heading, c.lang) for i, c in enumerate(chunks)])
+    db.close()
+
+
+@dataclass
+class StoredChunk:
+    row: int
+    doc_id: str
+    page: int
+    start: int
+    end: int
+    text: str
+    heading: str
+    lang: str
+
+
+class IndexReader:
+    """A loaded generation: safe for concurrent readers (one SQLite connection per thread)."""
+
+    def __init__(self, gen: Path) -> None:
+        import faiss
+
+        self.path = gen
+        try:
+            data = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"index at {gen} is unreadable ({exc}); rebuild it with `govqa index`") from exc
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(f"index at {gen} has format version {version}, this govqa reads version "
+                                   f"{FORMAT_VERSION}; rebuild it with `govqa index`")
+        self.manifest = IndexManifest.from_json(data)
+        try:
+            self.vectors = faiss.read_index(str(gen / "vectors.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:
+            self.vectors = faiss.read_index(str(gen / "vectors.faiss"))
+        self.tokenizer = Tokenizer()
+        self.lexical = LexicalIndex.load(gen / "lexical", self.tokenizer)
+        self.documents = {d.doc_id: d for d in self.manifest.documents}
+        self._local = threading.local()
+        self.chunk_langs = np.array([lang == "ja" for (lang,) in
+                                     self._db().execute("SELECT lang FROM chunks ORDER BY id")], dtype=bool)
+
+    @classmethod
+    def open(cls, index_dir: Path) -> "IndexReader":
+        gen = current_generation(index_dir)
+        if gen is None:
+            raise IndexNotFound(f"no index in {index_dir}: build one with `govqa index PATH...` "
+                                f"(or point --index-dir / GOVQA_INDEX_DIR at an existing one)")
+        return cls(gen)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(f"file:{self.path / 'store.sqlite'}?mode=ro", uri=True,
+                                                  check_same_thread=False)
+        return db
+
+    def chunks(self, rows: list[int]) -> dict[int, StoredChunk]:
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        cursor = self._db().execute(
+            f'SELECT id, doc_id, page, start, "end", text, heading, lang FROM chunks WHERE id IN ({marks})',
+            [int(r) for r in rows])
+        return {row[0]: StoredChunk(*row) for row in cursor}
+
+    def page_text(self, doc_id: str, page: int) -> str | None:
+        row = self._db().execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()
+        return row[0] if row else None
+
+    def pages_of(self, doc_id: str) -> list[Page]:
+        rows = self._db().execute("SELECT page, text, ocr FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,))
+        return [Page(page=p, text=t, ocr=bool(o)) for p, t, o in rows]
+
+    @property
+    def size(self) -> int:
+        return int(self.vectors.ntotal)

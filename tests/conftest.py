@@ -1,0 +1,44 @@
+"""Shared fixtures: real files, a real index on disk, the sample PDFs when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "mhlw"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def need_samples() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip(f"sample PDFs not present at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    return need_samples()
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, samples_dir) -> Path:
+    """An index of ../shared/samples/mhlw built once per test session (OCR included)."""
+    from govqa.build import build_index
+    from govqa.config import Settings
+
+    index_dir = tmp_path_factory.mktemp("sample-index")
+    settings = Settings(index_dir=index_dir, manifest=Path("corpus/sources.toml"))
+    build_index([samples_dir], settings)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def sample_engine(sample_index):
+    from govqa.config import Settings
+    from govqa.engine import Engine
+
+    return Engine.open(Settings(index_dir=sample_index))

@@ -1,0 +1,55 @@
+"""Chunking: sentence-aware, never across a page, spans point back into the page text."""
+
+from hypothesis import given, settings, strategies as st
+
+from govqa.chunk import ChunkPolicy, chunk_document, chunk_page, sentence_spans
+from govqa.models import Page
+
+JA = "原薬等登録原簿(MF)の登録申請には手数料が必要です。登録証の交付まで数週間かかります！本当ですか？"
+EN = "The master file must be registered. It is not mandatory for every substance! Is that so?"
+
+
+def test_japanese_and_english_sentences_are_split_at_their_punctuation():
+    ja = [JA[s:e] for s, e in sentence_spans(JA)]
+    assert ja == ["原薬等登録原簿(MF)の登録申請には手数料が必要です。", "登録証の交付まで数週間かかります！", "本当ですか？"]
+    en = [EN[s:e] for s, e in sentence_spans(EN)]
+    assert en == ["The master file must be registered.", "It is not mandatory for every substance!", "Is that so?"]
+
+
+def test_chunks_never_cross_pages_and_know_their_page_and_span():
+    pages = [Page(1, JA * 10), Page(2, EN * 10)]
+    chunks = chunk_document("doc", "Title", pages, ChunkPolicy(target=120, maximum=200, overlap=40))
+    assert {c.page for c in chunks} == {1, 2}
+    for chunk in chunks:
+        page_text = pages[chunk.page - 1].text
+        assert page_text[chunk.start:chunk.end] == chunk.text
+        assert len(chunk.text) <= 200
+        assert chunk.title == "Title"
+    assert {c.lang for c in chunks if c.page == 1} == {"ja"}
+    assert {c.lang for c in chunks if c.page == 2} == {"en"}
+
+
+def test_heading_is_carried_to_the_chunks_below_it():
+    page = Page(3, "問3 MF登録年月日の変更について\n" + JA * 6)
+    chunks, last = chunk_page("doc", "T", page, ChunkPolicy(target=100, maximum=200, overlap=0))
+    assert all(c.heading == "問3 MF登録年月日の変更について" for c in chunks)
+    assert last == "問3 MF登録年月日の変更について"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("あいう漢字 abc.。！？\n") ), max_size=2000),
+       st.integers(min_value=20, max_value=300), st.integers(min_value=0, max_value=100))
+def test_no_text_is_lost_and_overlap_is_bounded(text, target, overlap):
+    policy = ChunkPolicy(target=target, maximum=target * 2, overlap=overlap)
+    chunks, _ = chunk_page("d", "t", Page(1, text), policy)
+    covered = [False] * len(text)
+    for chunk in chunks:
+        assert 0 <= chunk.start < chunk.end <= len(text)
+        assert chunk.end - chunk.start <= policy.maximum
+        for i in range(chunk.start, chunk.end):
+            covered[i] = True
+    missing = [text[i] for i, c in enumerate(covered) if not c]
+    assert all(ch.isspace() for ch in missing)
+    for before, after in zip(chunks, chunks[1:]):
+        assert after.start >= before.start and after.end > before.end
+        assert before.end - after.start <= max(overlap, 0) or after.start >= before.end
