@@ -79,8 +79,9 @@ def fetch(
     done = len(results) - len(failed)
     err.print(f"{done} of {len(results)} sources ready in {dest}; lock: {lock_path}", highlight=False)
     if failed:
-        _fail(f"{len(failed)} source(s) failed: {', '.join(r.source.id for r in failed)}. "
-              "Check the network or proxy, or copy the files into a folder and run `govqa fetch --from FOLDER`.")
+        hint = (f"check that the mirror {mirror} holds those files" if mirror else
+                "check the network or proxy, or copy the files into a folder and run `govqa fetch --from FOLDER`")
+        _fail(f"{len(failed)} source(s) failed: {', '.join(r.source.id for r in failed)}; {hint}")
 
 
 @app.command()
