@@ -42,3 +42,7 @@ def sample_engine(sample_index):
     from govqa.engine import Engine
 
     return Engine.open(Settings(index_dir=sample_index))
+
+
+# Live API servers (real uvicorn on 127.0.0.1) shared by test_api.py and test_browser.py.
+from apiserver import api_corpus, api_index, api_url, sample_api_url  # noqa: E402, F401
