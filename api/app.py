@@ -1,0 +1,258 @@
+"""The HTTP API and the staff web page: thin routes over one shared, read-only Engine.
+
+Run it with `govqa serve`, or `uvicorn --factory api.app:app_factory` (settings from GOVQA_* env vars).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from govqa import __version__
+from govqa.config import Settings
+from govqa.engine import Engine
+from govqa.errors import GovqaError, NotFound
+from govqa.models import Hit
+from govqa.store import DocRecord
+
+from .files import FileGuard, file_response
+from .highlight import query_terms, term_spans
+from .schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    ErrorOut,
+    HealthOut,
+    HitOut,
+    PageOut,
+    SearchRequest,
+    SearchResponse,
+    SupportRequest,
+    SupportResponse,
+)
+
+log = logging.getLogger("govqa.api")
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+          "i18n.js": "text/javascript; charset=utf-8",
+          "favicon.svg": "image/svg+xml"}
+PAGE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+# FastAPI's /docs page loads Swagger UI from a CDN with an inline bootstrap script; only it gets those.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com")
+MAX_BODY_BYTES = 64 * 1024
+
+ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The app over the index at settings.index_dir; pass `engine` when it is already open."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.engine is None:
+            app.state.engine = await run_in_threadpool(Engine.open, settings)
+        yield
+
+    app = FastAPI(title="govqa", version=__version__, lifespan=lifespan,
+                  description="Citation-grounded search and answers over government documents, offline.")
+    app.state.engine = engine
+    app.state.files = FileGuard()
+    app.add_middleware(SecurityHeaders, docs_paths={app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url})
+    _add_error_handlers(app)
+    _add_routes(app)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory api.app:app_factory`."""
+    return create_app(Settings())
+
+
+class IndexNotLoaded(GovqaError):
+    http_status = 503
+
+
+def _engine(request: Request) -> Engine:
+    engine = request.app.state.engine
+    if engine is None:  # only when a server skipped the lifespan startup (uvicorn --lifespan off)
+        raise IndexNotLoaded("the index is not loaded yet; start the server with `govqa serve`")
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+def _add_routes(app: FastAPI) -> None:
+    @app.get("/health", response_model=HealthOut, tags=["service"])
+    def health(engine: EngineDep):
+        """Whether the index is loaded, and how big it is."""
+        return engine.health()
+
+    @app.post("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])
+    def search(body: SearchRequest, request: Request, engine: EngineDep):
+        """The k best passages, at most one per page, each citing its document and page."""
+        hits = engine.search(body.query, k=body.k)
+        return SearchResponse(query=body.query, hits=_hits_out(engine, request, body.query, hits))
+
+    @app.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
+    def ask(body: AskRequest, request: Request, engine: EngineDep):
+        """The passages plus a summary whose every [n] names one of `citations`."""
+        answer = engine.ask(body.query, k=body.k, llm=body.llm)
+        return AskResponse(**{**answer.to_dict(), "hits": _hits_out(engine, request, answer.query, answer.hits)})
+
+    @app.post("/support", response_model=SupportResponse, responses=ERRORS, tags=["authors"])
+    def support(body: SupportRequest, request: Request, engine: EngineDep):
+        """For each claim sentence of an article: the passages that support it, a score and a verdict."""
+        from govqa.claims import parse_article
+        from govqa.support import SupportChecker, load_footnote_sources
+
+        checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest))
+        claims = []
+        for result in checker.check_article(parse_article(body.text, body.format)):
+            hits = _hits_out(engine, request, result.claim.query, result.passages)
+            passages = [{**hit.model_dump(), **{k: p[k] for k in ("support", "cited")}}
+                        for hit, p in zip(hits, result.to_dict()["passages"])]
+            claims.append({**result.to_dict(), "passages": passages})
+        return SupportResponse(claims=claims)
+
+    @app.get("/documents", response_model=list[DocumentOut], tags=["documents"])
+    def documents(request: Request, engine: EngineDep):
+        """Every indexed document."""
+        return [_document_out(record, request) for record in engine.documents()]
+
+    @app.get("/documents/{doc_id}/pages/{page}", response_model=PageOut, responses=ERRORS, tags=["documents"])
+    def page_text(doc_id: str, page: int, engine: EngineDep):
+        """The text of one page (1-based) as it was indexed."""
+        record = engine.document(doc_id)
+        if not 1 <= page <= record.pages:
+            raise NotFound(f"document {doc_id!r} has pages 1..{record.pages}, not {page}")
+        return PageOut(doc_id=doc_id, page=page, text=engine.page_text(doc_id, page), title=record.title,
+                       pages=record.pages)
+
+    @app.get("/documents/{doc_id}/file", response_class=Response, tags=["documents"], responses={
+        200: {"description": "The file (application/pdf for PDFs).",
+              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+        409: {"model": ErrorOut}, **ERRORS})
+    def document_file(doc_id: str, request: Request, engine: EngineDep):
+        """The original file as indexed; add #page=N to open a PDF at a page."""
+        return file_response(request.app.state.files.open(engine, doc_id))
+
+    @app.get("/", include_in_schema=False)
+    def index_page():
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
+                            headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():  # asked for by the browser's own PDF viewer tab
+        return FileResponse(STATIC / "favicon.svg", media_type=ASSETS["favicon.svg"])
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def asset(name: str):
+        if name not in ASSETS:
+            raise NotFound(f"no asset {name!r}")
+        return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+
+def _file_route(request: Request, doc_id: str) -> str:
+    return f"{request.scope.get('root_path', '')}/documents/{quote(doc_id, safe='')}/file"
+
+
+def _at_page(url: str, record: DocRecord, page: int) -> str:
+    return f"{url}#page={page}" if record.kind == "pdf" else url
+
+
+def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> list[HitOut]:
+    terms = query_terms(engine.reader.tokenizer, query)
+    out = []
+    for hit in hits:
+        record = engine.document(hit.doc_id)
+        file_url = _at_page(_file_route(request, hit.doc_id), record, hit.page)
+        out.append(HitOut(**{
+            **hit.to_dict(),
+            # Local files get this server's route: a file:// URL of the server's disk opens nothing in a browser.
+            "url": _at_page(record.url, record, hit.page) if record.url else file_url,
+            "file_url": file_url, "publisher": record.publisher, "year": record.year,
+            "highlights": term_spans(hit.text, terms),
+        }))
+    return out
+
+
+def _document_out(record: DocRecord, request: Request) -> DocumentOut:
+    file_url = _file_route(request, record.doc_id)
+    return DocumentOut(doc_id=record.doc_id, title=record.title, pages=record.pages, source=record.path,
+                       url=record.url or file_url, lang=record.lang, file_url=file_url, kind=record.kind,
+                       publisher=record.publisher, year=record.year, date=record.date)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GovqaError)
+    async def govqa_error(request: Request, exc: GovqaError):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(_reason(e) for e in errors) or "invalid request",
+                             "errors": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server log has the details"},
+                            status_code=500)
+
+
+def _reason(error: dict) -> str:
+    loc = [str(part) for part in error["loc"]]
+    if loc and loc[0] in ("body", "path", "query"):
+        loc = loc[1:]
+    if error["type"] == "missing" and not loc:
+        return 'the request needs a JSON body, e.g. {"query": "…"}'
+    if error["type"] == "json_invalid":
+        return "the request body is not valid JSON"
+    return f"{'.'.join(loc)}: {error['msg']}" if loc else error["msg"]
+
+
+class SecurityHeaders:
+    """CSP, nosniff and no referrer on every response; bodies over MAX_BODY_BYTES refused with 413."""
+
+    def __init__(self, app: ASGIApp, docs_paths: set[str | None]) -> None:
+        self.app = app
+        self.docs_paths = docs_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in self.docs_paths else PAGE_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", csp)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+            await send(message)
+
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        refusal = (JSONResponse({"detail": "the Content-Length header is not a number"}, status_code=400)
+                   if not length.isdigit() else
+                   JSONResponse({"detail": f"the request body is over {MAX_BODY_BYTES} bytes"}, status_code=413)
+                   if int(length) > MAX_BODY_BYTES else None)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,155 @@
+"""Request and response bodies of the HTTP API, so /openapi.json documents every one of them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
+
+from govqa.engine import MAX_QUERY_CHARS
+
+
+class _Request(BaseModel):
+    # Strict: "5" is not a k and 123 is not a query; a client bug should get a 422, not a guess.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _query_text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError("empty_query", "the query is empty: type a question or some keywords")
+    return value
+
+
+Query = Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS, description="A question or keywords, Japanese or English.",
+                                   examples=["MF登録申請に費用はかかりますか"]), AfterValidator(_query_text)]
+
+
+class SearchRequest(_Request):
+    query: Query
+    k: StrictInt = Field(10, ge=1, le=100, description="How many passages (1..100).")
+
+
+class AskRequest(_Request):
+    query: Query
+    k: StrictInt = Field(8, ge=1, le=100, description="How many passages to answer from (1..100).")
+    llm: StrictStr | None = Field(None, max_length=100,
+                                  description="Summarizer backend: extractive, openai or none (default: the server's).")
+
+
+class _Response(BaseModel):
+    # Fields the engine adds later pass through instead of being silently dropped.
+    model_config = ConfigDict(extra="allow")
+
+
+class HitOut(_Response):
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    page: int = Field(description="1-based physical page of the PDF (1 for HTML/TXT).")
+    text: str
+    source: str = Field(description="The file the passage was indexed from.")
+    url: str = Field(description="Opens the cited page: the original URL for fetched sources, else the file route; "
+                                 "with #page=N for PDFs.")
+    lang: str
+    start: int = 0
+    end: int = 0
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    file_url: str = Field(description="This server's copy of the file at the cited page (works without internet).")
+    publisher: str | None = None
+    year: int | None = None
+    highlights: list[tuple[int, int]] = Field(
+        default_factory=list, description="[start, end) code-point offsets in `text` of the query's terms.")
+
+
+class SearchResponse(_Response):
+    query: str
+    hits: list[HitOut]
+
+
+class CitationOut(_Response):
+    n: int
+    doc_id: str
+    page: int
+
+
+class AskResponse(_Response):
+    query: str
+    answer: str = Field(description="The summary; every [n] in it is one of `citations`. Empty when there is none.")
+    citations: list[CitationOut]
+    hits: list[HitOut]
+    llm: str
+    abstained: bool = Field(False, description="True when the passages do not answer the question.")
+    message: str | None = None
+
+
+MAX_ARTICLE_CHARS = 60_000
+
+
+class SupportRequest(_Request):
+    text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_ARTICLE_CHARS,
+                                     description="The article: plain text, Markdown or HTML, footnotes included.")]
+    format: Literal["text", "markdown", "html"] = Field("text", description="How to read `text`.")
+
+
+class CitedSourceOut(_Response):
+    footnote: int
+    source_id: str | None = Field(description="The manifest source the footnote cites; null when it cites none.")
+    indexed: bool
+    locator: str | None = None
+
+
+class SupportPassageOut(HitOut):
+    support: float = Field(description="How well this passage supports the claim, 0..1.")
+    cited: bool = Field(description="True when the passage comes from a source the claim's footnotes cite.")
+
+
+class ClaimOut(_Response):
+    n: int
+    text: str = Field(description="The claim sentence as written, footnote markers included.")
+    footnotes: list[int]
+    verdict: Literal["supported", "weak", "unsupported"]
+    score: float
+    passages: list[SupportPassageOut] = Field(description="Best first: the cited source's, then the rest of the index.")
+    note: str | None = Field(None, description="e.g. that a cited source is not indexed.")
+
+
+class SupportResponse(_Response):
+    claims: list[ClaimOut]
+
+
+class HealthOut(_Response):
+    status: str
+    documents: int
+    chunks: int
+    embedder: str
+
+
+class DocumentOut(_Response):
+    doc_id: str
+    title: str
+    pages: int
+    source: str
+    url: str | None = Field(description="The original URL for fetched sources, else the file route.")
+    lang: str
+    file_url: str
+    kind: str
+    publisher: str | None = None
+    year: int | None = None
+    date: str | None = None
+
+
+class PageOut(_Response):
+    doc_id: str
+    page: int
+    text: str
+    title: str
+    pages: int
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What was wrong and what to do next, in one line.")
+    errors: list[dict] | None = Field(None, description="For 422: each invalid field with its reason.")
