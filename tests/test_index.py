@@ -52,6 +52,16 @@ def test_index_then_search_finds_the_right_document(tmp_path, corpus):
     assert hits[0].url.startswith("file://")
 
 
+def test_links_out_of_an_indexed_folder_are_not_followed(tmp_path, corpus):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password: hunter2", encoding="utf-8")
+    (corpus / "notes.txt").symlink_to(secret)
+    messages: list[str] = []
+    build_index([corpus], settings_for(tmp_path), on_event=messages.append)
+    assert any("notes.txt" in m and "outside" in m for m in messages)
+    assert "notes" not in {d.doc_id for d in Engine.open(settings_for(tmp_path)).documents()}
+
+
 def test_reindexing_unchanged_files_embeds_nothing(tmp_path, corpus):
     first = build_index([corpus], settings_for(tmp_path))
     second = build_index([corpus], settings_for(tmp_path))

@@ -68,8 +68,17 @@ def collect_files(paths: list[Path], warn: EventFn) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            root = path.resolve()
+            found = []
+            for candidate in sorted(path.rglob("*")):
+                if (not candidate.is_file() or candidate.suffix.lower() not in SUPPORTED_SUFFIXES
+                        or any(part.startswith(".") for part in candidate.relative_to(path).parts)):
+                    continue
+                if not candidate.resolve().is_relative_to(root):
+                    # A link planted in a shared folder must not pull other files into the index.
+                    warn(f"skip {candidate}: symbolic link to a file outside {path}")
+                    continue
+                found.append(candidate)
             if not found:
                 warn(f"skip {path}: no PDF, HTML, TXT or MD files in this folder")
             files.extend(found)
