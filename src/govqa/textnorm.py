@@ -1,0 +1,98 @@
+"""Text clean-up shared by every stage: Unicode normalization, Japanese spacing, decoding."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Kana, kanji and the Japanese punctuation that survives NFKC (、。「」・ー…).
+CJK = (
+    "\u2e80-\u2fdf\u3000-\u303f\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+)
+_CJK_CHAR = re.compile(f"[{CJK}]")
+_JA_LETTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HSPACE = re.compile(r"[^\S\n]+")
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff\ufffd]")
+_BETWEEN_CJK = re.compile(f"(?<=[{CJK}])[ \t]+(?=[{CJK}])")
+# After NFKC full-width brackets and digits are ASCII: OCR's "( 答)", "平成 17 年" read "(答)", "平成17年".
+_OCR_SPACE = re.compile(f"(?<=[{CJK}])[ \t]+(?=[\\d()\\[\\],.:;!?])|(?<=[\\d()\\[\\]])[ \t]+(?=[{CJK}])")
+
+
+def normalize(text: str) -> str:
+    """NFKC, one space between words, no blank lines, no invisible characters."""
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
+    lines = (_HSPACE.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def is_cjk(char: str) -> bool:
+    return bool(char) and _CJK_CHAR.match(char) is not None
+
+
+def squeeze_cjk_spaces(text: str) -> str:
+    """Drop spaces between two Japanese characters (a wrapped HTML line); keep them between Latin words."""
+    return _BETWEEN_CJK.sub("", text)
+
+
+def squeeze_ocr_spaces(text: str) -> str:
+    """Drop the spaces Tesseract puts between Japanese characters, digits and brackets."""
+    return _OCR_SPACE.sub("", squeeze_cjk_spaces(text))
+
+
+_SPACE_IN_BRACKETS = re.compile(f"(?<=\\()[ ]+(?=[{CJK}])|(?<=[{CJK}])[ ]+(?=\\))")
+_LETTER_SPACED = re.compile(f"(?<!\\S)[{CJK}](?: [{CJK}]){{2,}}(?!\\S)")
+
+
+def unspace_letters(text: str) -> str:
+    """「事 務 連 絡」 -> 「事務連絡」: headings set with a space after every character."""
+    text = _LETTER_SPACED.sub(lambda m: m.group().replace(" ", ""), text)
+    return _SPACE_IN_BRACKETS.sub("", text)
+
+
+def join_lines(first: str, second: str) -> str:
+    """Join two lines of one paragraph: no space in Japanese, one space in English."""
+    if not first or not second:
+        return first or second
+    if first.endswith("-") and first[-2:-1].isalpha() and second[0].islower():
+        return first[:-1] + second  # "infor-" + "mation"
+    if is_cjk(first[-1]) or is_cjk(second[0]) or first.endswith("-"):
+        return first + second
+    return f"{first} {second}"
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """Decode text of unknown encoding: BOM, declared, UTF-8, Japanese legacy, then Latin-1."""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    for codec in filter(None, (declared, "utf-8")):
+        try:
+            return data.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    if _bad_utf8_share(data) < 0.01:
+        return data.decode("utf-8", errors="replace")
+    candidates = []
+    for codec in ("cp932", "euc_jp", "iso2022_jp"):
+        try:
+            candidates.append(data.decode(codec))
+        except UnicodeDecodeError:
+            pass
+    candidates.append(data.decode("latin-1"))
+    return max(candidates, key=_plausibility)
+
+
+def _bad_utf8_share(data: bytes) -> float:
+    return data.decode("utf-8", errors="replace").count("\ufffd") / max(len(data), 1)
+
+
+def _plausibility(text: str) -> float:
+    """Real Japanese has kana; a wrong codec gives half-width katakana and stray symbols."""
+    kana = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff")
+    kanji = len(_JA_LETTER.findall(text)) - kana
+    ascii_ = sum(1 for ch in text if ch.isascii())
+    latin1 = sum(1 for ch in text if "\u00c0" <= ch <= "\u00ff")
+    junk = sum(1 for ch in text if "\uff61" <= ch <= "\uff9f" or "\u0080" <= ch <= "\u00bf" or "\ue000" <= ch <= "\uf8ff")
+    return ascii_ + 2 * kana + (kanji if kana else 0) + latin1 - 3 * junk
