@@ -1,0 +1,206 @@
+"""`govqa eval`: page-level retrieval metrics, computed by hand on small cases and run on the samples."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from test_support import run_cli
+
+from govqa.evalreport import write_report
+from govqa.evaluate import (
+    QuestionsError,
+    Relevant,
+    evaluate,
+    load_questions,
+    ndcg,
+    parse_modes,
+    percentile,
+    summarize,
+    to_json,
+)
+from govqa.models import Hit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def fake_search(rankings: dict[str, list[tuple[str, int]]]):
+    """A search function that returns fixed pages per question, like Engine.search would."""
+    calls = []
+
+    def search(query: str, k: int, mode: str) -> list[Hit]:
+        calls.append((query, k, mode))
+        return [Hit(rank=i, score=1.0 / i, doc_id=d, title=d, page=p, text="", source="", url="", lang="ja")
+                for i, (d, p) in enumerate(rankings[query][:k], start=1)]
+
+    search.calls = calls
+    return search
+
+
+HAND_MADE = [
+    {"question": "一番目の質問", "relevant": [{"doc_id": "a", "page": 1}]},
+    {"question": "二番目の質問", "relevant": [{"doc_id": "a", "page": 2}, {"doc_id": "b", "page": 3}]},
+    {"question": "a question whose page is not retrieved", "relevant": [{"doc_id": "c", "page": 1}]},
+    {"question": "a question the corpus cannot answer", "relevant": [], "unanswerable": True},
+]
+RANKINGS = {
+    "一番目の質問": [("a", 1), ("x", 1)],
+    "二番目の質問": [("x", 1), ("b", 3), ("y", 1), ("z", 1), ("a", 2)],
+    "a question whose page is not retrieved": [("x", n) for n in range(1, 11)] + [("c", 1)],
+    "a question the corpus cannot answer": [("x", 1)],
+}
+
+
+def test_metrics_on_a_hand_made_case(tmp_path):
+    questions = load_questions(write_jsonl(tmp_path / "q.jsonl", HAND_MADE))
+    search = fake_search(RANKINGS)
+    [run] = evaluate(search, questions, ["bm25"])
+    assert {mode for _, _, mode in search.calls} == {"lexical"}  # bm25 is the lexical mode
+    assert {k for _, k, _ in search.calls} == {10}
+    metrics = run.metrics()
+    # Gold ranks: question 1 -> [1]; question 2 -> [2, 5]; question 3 -> none in the top 10.
+    assert metrics["n"] == 3 and metrics["unanswerable"] == 1
+    assert metrics["hit@1"] == round(1 / 3, 4)
+    assert metrics["hit@5"] == metrics["hit@10"] == round(2 / 3, 4)
+    assert metrics["recall@10"] == round((1 + 1 + 0) / 3, 4)
+    assert metrics["mrr@10"] == round((1 + 1 / 2 + 0) / 3, 4)
+    ndcg_2 = (1 / math.log2(3) + 1 / math.log2(6)) / (1 + 1 / math.log2(3))
+    assert metrics["ndcg@10"] == round((1 + ndcg_2 + 0) / 3, 4) == 0.5414
+    by_lang = to_json([run])["by_lang"]
+    assert by_lang["ja"]["n"] == 2 and by_lang["ja"]["hit@1"] == 0.5 and by_lang["ja"]["mrr@10"] == 0.75
+    assert by_lang["en"]["n"] == 1 and by_lang["en"]["hit@10"] == 0.0 and by_lang["en"]["unanswerable"] == 1
+
+
+def test_each_gold_page_counts_once_and_a_page_free_gold_item_matches_any_page_of_its_document():
+    from govqa.evaluate import Question, judge
+
+    question = Question("q", [Relevant("a", None), Relevant("b", 2)], "en", 1)
+    outcome = judge(question, [("a", 4), ("a", 5), ("b", 2)], latency_ms=1.0)
+    assert outcome.gold_ranks == [1, 3]
+    assert summarize([outcome])["recall@10"] == 1.0
+    assert ndcg([1, 3], 2, 10) == pytest.approx((1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3)))
+
+
+def test_percentiles_interpolate_like_numpy():
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == pytest.approx(3.85)
+    assert percentile([], 50) == 0.0
+
+
+def test_a_larger_k_adds_its_own_cutoff():
+    from govqa.evaluate import Question, judge
+
+    outcome = judge(Question("q", [Relevant("c", 1)], "en", 1), [("x", n) for n in range(1, 12)] + [("c", 1)], 1.0)
+    metrics = summarize([outcome], k=20)
+    assert metrics["hit@10"] == 0.0 and metrics["hit@20"] == 1.0 and metrics["recall@20"] == 1.0
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "not valid JSON"),
+    ('["a list"]', "JSON object"),
+    ('{"relevant": []}', '"question"'),
+    ('{"question": "q", "relevant": [{"page": 3}]}', '"doc_id"'),
+    ('{"question": "q", "relevant": [{"doc_id": "a", "page": 0}]}', "positive integer"),
+    ('{"question": "q"}', 'missing "relevant"'),
+    ('{"question": "q", "relevant": [], "lang": "fr"}', '"lang"'),
+])
+def test_bad_question_lines_name_the_file_and_line(tmp_path, line, message):
+    path = write_jsonl(tmp_path / "q.jsonl", [HAND_MADE[0], line])
+    with pytest.raises(QuestionsError, match=message) as error:
+        load_questions(path)
+    assert str(error.value).startswith(f"{path}:2:") and "\n" not in str(error.value)
+
+
+def test_languages_are_detected_when_not_given(tmp_path):
+    questions = load_questions(write_jsonl(tmp_path / "q.jsonl", HAND_MADE))
+    assert [q.lang for q in questions] == ["ja", "ja", "en", "en"]
+    assert [q.answerable for q in questions] == [True, True, True, False]
+
+
+def test_modes_are_checked():
+    assert parse_modes(None) == ["hybrid"]
+    assert parse_modes("bm25, dense,hybrid") == ["bm25", "dense", "hybrid"]
+    with pytest.raises(QuestionsError, match="unknown retrieval mode 'sparse'"):
+        parse_modes("bm25,sparse")
+
+
+def test_report_writes_markdown_and_a_png_chart(tmp_path):
+    questions = load_questions(write_jsonl(tmp_path / "q.jsonl", HAND_MADE))
+    runs = evaluate(fake_search(RANKINGS), questions, ["bm25", "dense", "hybrid"])
+    md, png = write_report(runs, tmp_path / "report", "q.jsonl")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = md.read_text(encoding="utf-8")
+    for mode in ("bm25", "dense", "hybrid"):
+        assert f"| {mode} | all | 3 | 0.333 | 0.667 |" in text
+    assert "![" in text and "(chart.png)" in text
+    assert "line 3 (en): a question whose page is not retrieved" in text  # the misses, to look at
+
+
+def test_the_shipped_question_set_follows_the_contract():
+    questions = load_questions(REPO / "eval" / "mhlw.jsonl")
+    answerable = [q for q in questions if q.answerable]
+    assert sum(q.lang == "ja" for q in answerable) >= 40 and sum(q.lang == "en" for q in answerable) >= 20
+    assert any(not q.answerable for q in questions)
+    scanned = {"000160131", "000161338"}
+    assert sum(all(g.doc_id in scanned for g in q.relevant) for q in answerable) >= 10
+    assert not any(g.doc_id == "000161782" for q in questions for g in q.relevant)  # the duplicate is not indexed
+    claims = load_questions(REPO / "eval" / "article-claims.jsonl")
+    assert any(g == Relevant("soumu-genai-cases-2024", 5) for q in claims for g in q.relevant)  # footnote 10
+
+
+# --- on the sample index ----------------------------------------------------------------
+
+def _subset(tmp_path: Path, n_per_lang: int = 6) -> Path:
+    rows = [json.loads(line) for line in (REPO / "eval" / "mhlw.jsonl").read_text(encoding="utf-8").splitlines()]
+    chosen = [r for r in rows if r["lang"] == "ja"][:n_per_lang] + [r for r in rows if r["lang"] == "en"][:n_per_lang]
+    chosen.append(next(r for r in rows if not r["relevant"]))
+    return write_jsonl(tmp_path / "subset.jsonl", chosen)
+
+
+def test_the_same_index_and_file_give_the_same_numbers(sample_engine, tmp_path):
+    questions = load_questions(_subset(tmp_path))
+
+    def search(query, k, mode):
+        return sample_engine.search(query, k=k, mode=mode)
+
+    def without_latency(value):
+        if isinstance(value, dict):
+            return {k: without_latency(v) for k, v in value.items() if not k.startswith("latency")}
+        return value
+
+    def numbers():
+        return without_latency(to_json(evaluate(search, questions, ["bm25", "dense", "hybrid"])))
+
+    assert numbers() == numbers()
+
+
+def test_cli_eval_compares_three_modes_and_writes_the_report(sample_index, tmp_path, monkeypatch, capsys):
+    report = tmp_path / "report"
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--compare", "bm25,dense,hybrid",
+                             "--json", "--report", str(report), "--index-dir", str(sample_index))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["mode"] == "bm25" and result["n"] == 12 and result["unanswerable"] == 1
+    assert {"hit@1", "hit@5", "hit@10", "recall@10", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95"} <= set(result)
+    assert list(result["compare"]) == ["bm25", "dense", "hybrid"]
+    assert result["compare"]["hybrid"]["by_lang"]["ja"]["hit@5"] >= 0.8
+    assert result["compare"]["bm25"]["by_lang"]["en"]["hit@10"] <= result["compare"]["dense"]["by_lang"]["en"]["hit@10"]
+    assert (report / "report.md").is_file() and (report / "chart.png").stat().st_size > 1000
+
+
+def test_cli_eval_errors_are_one_line(sample_index, tmp_path, monkeypatch, capsys):
+    bad = write_jsonl(tmp_path / "bad.jsonl", [HAND_MADE[0], "{oops"])
+    for args in ([str(bad)], [str(tmp_path / "missing.jsonl")], [str(_subset(tmp_path)), "--compare", "bm25,tfidf"]):
+        code, out, err = run_cli(monkeypatch, capsys, "eval", *args, "--index-dir", str(sample_index))
+        assert code == 2 and out == ""
+        assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    code, _, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--index-dir", str(tmp_path / "none"))
+    assert code == 2 and "no index" in err
