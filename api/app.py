@@ -25,8 +25,11 @@ from govqa.errors import GovqaError, NotFound
 from govqa.models import Hit
 from govqa.store import DocRecord
 
+from .accesslog import AccessLog
+from .auth import add_access_control, file_link_query
 from .files import FileGuard, file_response
 from .highlight import query_terms, term_spans
+from .reload import Reloader, reload_on_sighup, stop_sighup
 from .schemas import (
     AskRequest,
     AskResponse,
@@ -35,6 +38,7 @@ from .schemas import (
     HealthOut,
     HitOut,
     PageOut,
+    ReloadOut,
     SearchRequest,
     SearchResponse,
     SupportRequest,
@@ -63,13 +67,20 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
             app.state.engine = await run_in_threadpool(Engine.open, settings)
+        sighup = reload_on_sighup(app.state.reloader)
         yield
+        if sighup:
+            stop_sighup()
 
     app = FastAPI(title="govqa", version=__version__, lifespan=lifespan,
                   description="Citation-grounded search and answers over government documents, offline.")
     app.state.engine = engine
     app.state.files = FileGuard()
+    app.state.reloader = Reloader(app, settings)
+    app.state.api_key = settings.api_key or None
+    add_access_control(app, app.state.api_key, settings.cors_origins)
     app.add_middleware(SecurityHeaders, docs_paths={app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url})
+    app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _add_routes(app)
     return app
@@ -149,6 +160,16 @@ def _add_routes(app: FastAPI) -> None:
         """The original file as indexed; add #page=N to open a PDF at a page."""
         return file_response(request.app.state.files.open(engine, doc_id))
 
+    @app.post("/admin/reload", response_model=ReloadOut, responses={**ERRORS, 409: {"model": ErrorOut}},
+              tags=["service"])
+    def reload_index(request: Request):
+        """Serve the index's newest generation (after `govqa index`); requests already running finish on the old one.
+
+        An index that cannot be loaded (another format version, another embedder) answers 409
+        and the server keeps serving the one it has. SIGHUP to the server does the same.
+        """
+        return request.app.state.reloader.reload()
+
     @app.get("/", include_in_schema=False)
     def index_page():
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
@@ -166,7 +187,9 @@ def _add_routes(app: FastAPI) -> None:
 
 
 def _file_route(request: Request, doc_id: str) -> str:
-    return f"{request.scope.get('root_path', '')}/documents/{quote(doc_id, safe='')}/file"
+    # With an API key the link carries a signature: a browser opening it in a new tab sends no header.
+    signed = file_link_query(request.app.state.api_key, doc_id)
+    return f"{request.scope.get('root_path', '')}/documents/{quote(doc_id, safe='')}/file{signed}"
 
 
 def _at_page(url: str, record: DocRecord, page: int) -> str:

@@ -22,8 +22,10 @@ def _query_text(value: str) -> str:
     return value
 
 
+# The pattern documents "not only spaces" for clients and fuzzers; _query_text checks it with a friendlier message.
 Query = Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS, description="A question or keywords, Japanese or English.",
-                                   examples=["MF登録申請に費用はかかりますか"]), AfterValidator(_query_text)]
+                                   examples=["MF登録申請に費用はかかりますか"], json_schema_extra={"pattern": r"\S"}),
+                  AfterValidator(_query_text)]
 
 
 class SearchRequest(_Request):
@@ -34,7 +36,7 @@ class SearchRequest(_Request):
 class AskRequest(_Request):
     query: Query
     k: StrictInt = Field(8, ge=1, le=100, description="How many passages to answer from (1..100).")
-    llm: StrictStr | None = Field(None, max_length=100,
+    llm: StrictStr | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
                                   description="Summarizer backend: extractive, openai or none (default: the server's).")
 
 
@@ -126,6 +128,16 @@ class HealthOut(_Response):
     documents: int
     chunks: int
     embedder: str
+    generation: str | None = Field(None, description="The index generation served (changes on /admin/reload).")
+
+
+class ReloadOut(_Response):
+    status: Literal["reloaded", "unchanged", "restarting"] = Field(
+        description="restarting: `govqa serve --workers N` restarts its workers one by one on the new index.")
+    generation: str = Field(description="The generation now served, e.g. gen-000007.")
+    previous: str | None = Field(description="The generation served before.")
+    documents: int
+    chunks: int
 
 
 class DocumentOut(_Response):

@@ -51,3 +51,166 @@ def test_english_query_over_japanese_text_is_not_drowned_by_lexical_noise(tmp_pa
     ranked = fuse(dense, lexical, FusionConfig(), lexical_share=share)
     assert ranked[0].row == 0
     assert fuse(dense, lexical, FusionConfig(method="rrf"))[0].row == 1  # plain RRF: the noise wins
+
+
+class _Reader:
+    """The parts of IndexReader that candidate generation reads, over a few passages."""
+
+    def __init__(self, texts):
+        import numpy as np
+
+        from govqa.lang import detect_lang
+        from govqa.store import StoredChunk
+
+        self.tokenizer = Tokenizer()
+        self.lexical = LexicalIndex.build(texts, self.tokenizer)
+        self.chunk_langs = np.array([detect_lang(t) == "ja" for t in texts])
+        self.stored = {i: StoredChunk(i, "doc", i + 1, 0, len(t), t, "", detect_lang(t)) for i, t in enumerate(texts)}
+
+
+_MF_PASSAGES = [
+    "MF登録者は、登録事項を変更しようとするときは、そのMFを利用する承認申請者及び承認取得者に対して事前に通知すること。",
+    "軽微な変更の届出にとどまる場合であっても、MF登録者は関係する承認申請者又は承認取得者に通知すること。",
+    "登録申請書の様式は規則の様式第120に定めるとおりとする。",
+    "Master file: notification of changes",  # an English scrap in a Japanese corpus
+    "MF制度とその目的",  # a slide title
+    "国内管理人は日本国内に住所を有する者でなければならない。",
+]
+
+
+def test_weighted_lexical_search_counts_each_word_as_much_as_it_is_trusted():
+    index = LexicalIndex.build(["軽微変更届出で足ります。", "登録申請の手数料", "届出の様式"], Tokenizer())
+    rows, _ = index.search("", 3, weights={"届出": 1.0, "手数": 0.1})
+    assert set(rows[:2]) == {0, 2} and rows[2] == 1
+    assert index.idf("手数") > index.idf("届出") > 0 and index.idf("存在しない語") == 0
+
+
+def test_feedback_mines_the_words_the_best_passages_share():
+    from govqa.crosslingual import feedback_terms
+
+    reader = _Reader(_MF_PASSAGES)
+    terms = feedback_terms(_MF_PASSAGES[:2], reader.tokenizer, reader.lexical, n_terms=8)
+    assert {"通知", "承認申請", "承認取得"} <= set(terms)
+    assert not {"こと", "その", "とき"} & set(terms)  # hiragana words carry no topic
+
+
+def test_prf_gives_an_english_query_japanese_words_to_match():
+    """Dense found passage 0 for an English question; feedback from the best Japanese
+    passages lifts passage 1, which shares their rare words; English rows stay out."""
+    from govqa.retrieve import bridge_candidates
+
+    reader = _Reader(_MF_PASSAGES)
+    dense = [(0, 0.85), (4, 0.84), (5, 0.80), (1, 0.795), (2, 0.79), (3, 0.77)]
+    config = FusionConfig(feedback_docs=2)
+    [(found, weight)] = bridge_candidates(reader, "Must the holder tell applicants before changing registered items?",
+                                          "en", dense, reader.stored, config, n=10)
+    rows = [row for row, _ in found]
+    assert rows[:2] == [0, 1] and 3 not in rows and weight == config.feedback_weight
+    share = 1 / 6  # one dense candidate in six is English
+    before = [c.row for c in fuse(dense, [], config, share)]
+    after = fuse(dense, [], config, share, extra=[(found, weight * (1 - share))])
+    assert before.index(1) == 3 and [c.row for c in after].index(1) == 2
+    assert next(c for c in after if c.row == 1).lexical > 0 and after[0].fused <= 1.0
+
+
+def test_no_feedback_for_a_query_in_the_corpus_script():
+    from govqa.retrieve import bridge_candidates
+
+    reader = _Reader(_MF_PASSAGES[:3])
+    dense = [(0, 0.9), (1, 0.8), (2, 0.7)]
+    assert bridge_candidates(reader, "変更の通知", "ja", dense, reader.stored, FusionConfig(), n=10) == []
+
+
+def test_lexicon_translates_phrases_first_and_keeps_only_words_the_index_knows():
+    from govqa.crosslingual import Lexicon
+
+    reader = _Reader(_MF_PASSAGES)
+    lexicon = Lexicon({"notification": ["通知", "届け"], "change": ["変更", "お釣り", "着替え"],
+                       "registered item": ["登録事項"], "item": ["品目", "事項"]})
+    terms = lexicon.translate("Must the holder give notification of changes to registered items?",
+                              reader.lexical, reader.tokenizer)
+    assert set(terms) == {"通知", "変更", "登録事項"}  # 届け, お釣り, 着替え: not in the index
+    assert "事項" not in terms  # "item" is covered by the phrase "registered item"
+
+
+def test_short_passages_lose_a_little_dense_score():
+    from govqa.retrieve import penalise_short
+
+    reader = _Reader(_MF_PASSAGES)
+    dense = [(4, 0.86), (0, 0.85)]  # a slide title edges out the answer
+    assert [row for row, _ in penalise_short(dense, reader.stored, chars=50, penalty=0.03)] == [0, 4]
+    assert penalise_short(dense, reader.stored, chars=50, penalty=0.0) == dense
+
+
+def test_every_variant_can_be_compared_by_name():
+    from govqa.evaluate import parse_modes
+    from govqa.retrieve import MODES, VARIANTS
+
+    assert {"hybrid", "dense", "lexical", "hybrid-v1"} <= set(MODES)
+    assert parse_modes(",".join(["bm25", *MODES])) == ["bm25", *MODES]
+    assert all(mode in ("hybrid", "dense", "lexical") for mode, _ in VARIANTS.values())
+
+
+def _hits(texts):
+    from govqa.models import Hit
+
+    return [Hit(rank=i + 1, score=1.0 - i / 10, doc_id="d", title="t", page=i + 1, text=t, source="s", url="u",
+                lang="ja") for i, t in enumerate(texts)]
+
+
+def test_a_cross_encoder_reorders_the_hits_and_its_reading_becomes_the_score():
+    from govqa.rerank import rerank
+
+    class Scorer:  # stands in for a CrossEncoder: prefers passages that mention 手数料
+        def score(self, query, passages):
+            return [3.0 if "手数料" in p else -1.0 for p in passages]
+
+    hits = rerank("手数料は？", _hits(["様式について", "手数料は不要", "目的"]), Scorer(), k=2)
+    assert [h.page for h in hits] == [2, 1] and [h.rank for h in hits] == [1, 2]
+    assert 0.9 < hits[0].score < 1.0 and hits[1].score < 0.5
+
+
+def test_a_local_cross_encoder_model_when_one_is_given():
+    import os
+
+    import pytest
+
+    path = os.environ.get("GOVQA_TEST_RERANKER")
+    if not path:
+        pytest.skip("set GOVQA_TEST_RERANKER to a local cross-encoder folder (none is installed here)")
+    from govqa.rerank import CrossEncoderScorer, rerank
+
+    hits = rerank("MFの登録に手数料は必要か", _hits(["MF制度の目的", "MFの登録申請には手数料が必要です。"]),
+                  CrossEncoderScorer(path), k=2)
+    assert hits[0].page == 2
+
+
+def test_the_cross_encoder_backend_loads_a_local_model_offline(tmp_path):
+    """A tiny untrained BERT written here stands in for a real reranker: it checks loading
+    and scoring through sentence-transformers, not ranking quality."""
+    import pytest
+
+    pytest.importorskip("sentence_transformers")
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    from govqa.rerank import CrossEncoderScorer, rerank
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"mfの登録手数料制度目的は必要か"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+                        intermediate_size=16, num_labels=1, max_position_embeddings=64)
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    scorer = CrossEncoderScorer(str(tmp_path))
+    scores = scorer.score("MFの手数料", ["MF制度の目的", "手数料が必要"])
+    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)
+    assert [h.rank for h in rerank("MFの手数料", _hits(["MF制度の目的", "手数料が必要"]), scorer, k=2)] == [1, 2]
+
+
+def test_a_missing_reranker_model_is_one_clear_error(tmp_path):
+    import pytest
+
+    from govqa.rerank import CrossEncoderScorer, RerankerError
+
+    with pytest.raises(RerankerError, match="cannot load the cross-encoder"):
+        CrossEncoderScorer(str(tmp_path / "no-model"))

@@ -5,9 +5,11 @@
 (function () {
   const TEXT = window.GOVQA_TEXT;
   const LANG_KEY = "govqa.lang";
+  const API_KEY = "govqa.apiKey";  // sessionStorage: forgotten when the tab closes
   const CJK_BREAK = /([\u3000-\u30ff\u3400-\u9fff\uff00-\uffef])\s*\n\s*(?=[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef])/g;
 
-  const state = { lang: initialLang(), last: null, status: null, health: null, documents: null, controller: null };
+  const state = { lang: initialLang(), last: null, status: null, health: null, documents: null, controller: null,
+                  apiKey: "" };
   const $ = (id) => document.getElementById(id);
 
   function initialLang() {
@@ -64,10 +66,53 @@
 
   // ---- talking to the server ----
 
+  // ---- the API key (only when the server has one: GOVQA_API_KEY) ----
+
+  let keyPrompt = null;
+
+  function savedKey() {
+    try { return sessionStorage.getItem(API_KEY) || state.apiKey || ""; } catch (e) { return state.apiKey || ""; }
+  }
+
+  function withKey(options) {
+    const key = savedKey();
+    if (!key) return options;
+    return { ...options, headers: { ...((options && options.headers) || {}), "Authorization": "Bearer " + key } };
+  }
+
+  // Resolves once the person has typed a key; every request waiting on a 401 shares one prompt.
+  function askForKey(rejected) {
+    if (!keyPrompt) {
+      keyPrompt = new Promise((resolve) => {
+        const form = $("key-form");
+        $("key-wrong").hidden = !rejected;
+        form.hidden = false;
+        $("api-key").value = "";
+        $("api-key").focus();
+        form.addEventListener("submit", function submitted(event) {
+          event.preventDefault();
+          const key = $("api-key").value.trim();
+          if (!key) return;
+          form.removeEventListener("submit", submitted);
+          state.apiKey = key;
+          try { sessionStorage.setItem(API_KEY, key); } catch (e) { /* kept in memory for this page */ }
+          form.hidden = true;
+          keyPrompt = null;
+          resolve();
+        });
+      });
+    }
+    return keyPrompt;
+  }
+
   async function requestJSON(path, options) {
     let response;
     try {
-      response = await fetch(path, options);
+      response = await fetch(path, withKey(options));
+      for (let tries = 0; response.status === 401 && tries < 5; tries++) {
+        await askForKey(Boolean(savedKey()));
+        response = await fetch(path, withKey(options));
+      }
     } catch (error) {
       if (error.name === "AbortError") throw error;
       const offline = new Error(t("offline"));

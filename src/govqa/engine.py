@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Iterator
 
+from .answer import AskEvent, answer_events, final_answer
 from .build import BuildReport, build_index
 from .config import Settings
+from .crosslingual import Lexicon
 from .embed import Embedder, base_name, load_embedder
 from .errors import EmbedderMismatch, GovqaError, NotFound
-from .models import Hit
+from .models import Answer, Hit
+from .rerank import CrossEncoderScorer, PairScorer, rerank
 from .retrieve import MODES, retrieve
 from .store import DocRecord, IndexReader
+from .summarize import DEFAULT_LLM, Summarizer, load_summarizer
 
 MAX_QUERY_CHARS = 2000
 
@@ -28,6 +34,10 @@ class Engine:
         self.reader = reader
         self.embedder = embedder
         self.settings = settings
+        self._summarizers: dict[str, Summarizer] = {}
+        self._summarizers_lock = threading.Lock()
+        self._loaded: dict[str, object] = {}  # the optional lexicon and reranker, once read
+        self._loaded_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings) -> "Engine":
@@ -53,7 +63,56 @@ class Engine:
             raise QueryError("k must be between 1 and 100")
         if mode not in MODES:
             raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
-        return retrieve(self.reader, self.embedder, query, k=k, mode=mode)
+        scorer = self._reranker()
+        if scorer is None:
+            return retrieve(self.reader, self.embedder, query, k=k, mode=mode, lexicon=self._lexicon())
+        hits = retrieve(self.reader, self.embedder, query, k=max(k, self.settings.rerank_depth), mode=mode,
+                        lexicon=self._lexicon())
+        return rerank(query, hits, scorer, k)
+
+    def _lexicon(self) -> Lexicon | None:
+        """GOVQA_LEXICON, read on first use."""
+        if self.settings.lexicon is None:
+            return None
+        with self._loaded_lock:
+            if "lexicon" not in self._loaded:
+                self._loaded["lexicon"] = Lexicon.load(self.settings.lexicon)
+            return self._loaded["lexicon"]
+
+    def _reranker(self) -> PairScorer | None:
+        """GOVQA_RERANKER's cross-encoder, loaded on first use."""
+        if self.settings.reranker is None:
+            return None
+        with self._loaded_lock:
+            if "reranker" not in self._loaded:
+                self._loaded["reranker"] = CrossEncoderScorer(str(self.settings.reranker))
+            return self._loaded["reranker"]
+
+    def summarizer(self, llm: str | None = None) -> Summarizer:
+        """The LLM backend named `llm` (default GOVQA_LLM, then extractive), loaded once per engine."""
+        name = (llm or self.settings.llm or DEFAULT_LLM).strip().lower()
+        with self._summarizers_lock:
+            if name not in self._summarizers:
+                self._summarizers[name] = load_summarizer(name, self.settings)
+            return self._summarizers[name]
+
+    def ask(self, query: str, k: int = 8, llm: str | None = None) -> Answer:
+        """Passages plus a summary whose every [n] was checked, or an abstention.
+
+        A backend that fails (server down, timeout) still yields the passages, with the
+        reason in `message`.
+        """
+        return final_answer(self.ask_stream(query, k=k, llm=llm, stream=False))
+
+    def ask_stream(self, query: str, k: int = 8, llm: str | None = None, stream: bool = True) -> Iterator[AskEvent]:
+        """`ask` as events: `hits`, then `delta`s of checked answer text, then the final `answer`.
+
+        Bad input (empty query, unknown backend) raises here, before the first event, so an
+        HTTP handler can still answer 4xx; `AskEvent.to_sse()` gives each event as an SSE frame.
+        """
+        summarizer = self.summarizer(llm)
+        hits = self.search(query, k=k)
+        return answer_events(query.strip(), hits, summarizer, self.embedder, self.reader.tokenizer, stream=stream)
 
     def documents(self) -> list[DocRecord]:
         return list(self.reader.documents.values())

@@ -12,8 +12,10 @@ from pathlib import Path
 from .errors import GovqaError
 from .lang import detect_lang
 from .models import Hit
+from .retrieve import MODES
 
-MODE_ALIASES = {"bm25": "lexical", "lexical": "lexical", "dense": "dense", "hybrid": "hybrid"}
+# bm25 is the lexical mode; every retrieval variant (retrieve.VARIANTS) can be named as it is.
+MODE_ALIASES = {"bm25": "lexical", **{name: name for name in MODES}}
 CUTOFFS = (1, 5, 10)
 
 
@@ -176,7 +178,7 @@ def parse_modes(spec: str | None) -> list[str]:
     unknown = [m for m in modes if m not in MODE_ALIASES]
     if unknown or not modes:
         raise QuestionsError(f"unknown retrieval mode {unknown[0] if unknown else spec!r} in --compare: "
-                             "use a comma-separated list of bm25, dense, hybrid")
+                             f"use a comma-separated list of bm25, {', '.join(MODES)}")
     return modes
 
 

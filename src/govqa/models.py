@@ -62,3 +62,46 @@ class Hit:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    page: int
+
+
+@dataclass
+class DroppedSentence:
+    """A sentence of the backend's draft left out of the answer: no valid citation remained."""
+
+    text: str
+    reason: str
+
+
+@dataclass
+class RemovedCitation:
+    """A [n] taken out of a sentence: it named no passage, or its passage did not support it."""
+
+    n: int
+    sentence: str
+    reason: str
+
+
+@dataclass
+class Answer:
+    """The passages plus a summary whose every [n] names one of `citations`."""
+
+    query: str
+    answer: str
+    citations: list[Citation]
+    hits: list[Hit]
+    llm: str
+    abstained: bool = False
+    message: str | None = None
+    # What the citation check took out of the backend's draft (dropped, never shown as unsupported).
+    dropped_sentences: list[DroppedSentence] = field(default_factory=list)
+    removed_citations: list[RemovedCitation] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -126,7 +126,7 @@ def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, oc
         if not _looks_scanned(page, result.lines):
             return result
     except Exception as exc:  # one broken page should not lose the rest of the file
-        return _PdfPage(number, unindexed=True, error=str(exc))
+        return _PdfPage(number, unindexed=True, error=_one_line(exc))
     if not ocr_available(ocr_lang):
         _warn_once(warn, f"ocr:{ocr_lang}", _ocr_missing_message(ocr_lang))
         result.unindexed = True
@@ -136,9 +136,18 @@ def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, oc
             textpage = page.get_textpage_ocr(language=ocr_lang, dpi=ocr_dpi, full=True, tessdata=find_tessdata())
         result.lines, result.ocr = pdflayout.page_lines(page, textpage, ocr=True), True
     except Exception as exc:
-        warn(f"{path}: OCR failed on page {number} ({exc}); the page will not be indexed")
+        warn(f"{path}: OCR failed on page {number} ({_one_line(exc)}); the page will not be indexed")
         result.unindexed = True
     return result
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception as one short line: MuPDF's messages can carry a whole Python traceback."""
+    text = str(exc)
+    if isinstance(exc, MemoryError) or "MemoryError" in text or "malloc" in text:
+        return "out of memory (GOVQA_PARSE_MEMORY_MB limits it)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first if len(first) <= 200 else first[:199] + "…"
 
 
 @contextlib.contextmanager

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .crosslingual import Lexicon, feedback_terms
 from .embed import Embedder
 from .lang import detect_lang
 from .models import Hit
 from .store import IndexReader
-
-MODES = ("hybrid", "dense", "lexical")
 
 
 @dataclass(frozen=True)
@@ -23,6 +22,11 @@ class FusionConfig:
     the query's script, and only as strongly as the dense candidates are in that script:
     BM25 over Japanese text returns noise for an English question, and plain RRF let that
     noise drown the dense ranking (English hit@5 0.79 -> 0.32 on our measurements).
+
+    For the other script the lexical side gets words it can match (crosslingual.py): the
+    words shared by the best dense passages in that script (pseudo-relevance feedback), and
+    a bilingual lexicon's translations when one is loaded; each votes in proportion to the
+    share of dense candidates in the other script.
     """
 
     candidates: int = 100
@@ -31,6 +35,37 @@ class FusionConfig:
     share_window: int = 20
     method: str = "score"  # or "rrf" (plain reciprocal-rank fusion, kept for comparison)
     rrf_k: int = 60
+    # Best dense passages in the other script mined for words (0: no feedback); tokenising
+    # them is most of the feedback's cost, ~0.8 ms each.
+    feedback_docs: int = 3
+    feedback_terms: int = 20
+    feedback_weight: float = 0.2
+    lexicon_weight: float = 1.0  # translated words, when a lexicon is given
+    # A passage of a few words (a slide title) is close to every question in the embedding
+    # space, across languages most of all; its cosine is lowered by this much, times the
+    # share of dense candidates in the other script.
+    short_chars: int = 50
+    short_penalty: float = 0.03
+    page_bonus: float = 0.0  # a page's score gains this share of its second-best passage's
+
+
+VARIANTS: dict[str, tuple[str, FusionConfig]] = {
+    "hybrid": ("hybrid", FusionConfig()),
+    "dense": ("dense", FusionConfig()),
+    "lexical": ("lexical", FusionConfig()),
+    # Earlier defaults and the levers measured against them (docs/retrieval.md).
+    "hybrid-v1": ("hybrid", FusionConfig(feedback_docs=0, short_penalty=0.0, lexicon_weight=0.0)),
+    "hybrid-noprf": ("hybrid", FusionConfig(feedback_docs=0)),
+    "hybrid-noshort": ("hybrid", FusionConfig(short_penalty=0.0)),
+    "hybrid-prf5": ("hybrid", FusionConfig(feedback_docs=5, feedback_weight=0.3)),
+    "hybrid-prf5w5": ("hybrid", FusionConfig(feedback_docs=5, feedback_weight=0.5)),
+    "hybrid-rrf": ("hybrid", FusionConfig(method="rrf", feedback_docs=0, short_penalty=0.0, lexicon_weight=0.0)),
+    "hybrid-lex05": ("hybrid", FusionConfig(lexical_weight=0.5)),
+    "hybrid-lex2": ("hybrid", FusionConfig(lexical_weight=2.0)),
+    "hybrid-page": ("hybrid", FusionConfig(page_bonus=0.1)),
+    "hybrid-nolexicon": ("hybrid", FusionConfig(lexicon_weight=0.0)),
+}
+MODES = tuple(VARIANTS)
 
 
 @dataclass
@@ -48,8 +83,10 @@ def dense_candidates(reader: IndexReader, query_vector: np.ndarray, n: int) -> l
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
 
-def lexical_candidates(reader: IndexReader, query: str, query_lang: str, n: int) -> list[tuple[int, float]]:
-    rows, scores = reader.lexical.search(query, n * 2)
+def lexical_candidates(reader: IndexReader, query: str, query_lang: str, n: int,
+                       weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
+    """BM25 matches among passages in one script: the query's, or `weights`' words (another script's)."""
+    rows, scores = reader.lexical.search(query, n * 2, weights=weights)
     keep = reader.chunk_langs[rows] == (query_lang == "ja")
     rows, scores = rows[keep], scores[keep]
     return [(int(r), float(s)) for r, s in zip(rows[:n], scores[:n])]
@@ -63,45 +100,97 @@ def script_share(reader: IndexReader, dense: list[tuple[int, float]], query_lang
     return float(np.mean(reader.chunk_langs[rows] == (query_lang == "ja")))
 
 
+def penalise_short(dense: list[tuple[int, float]], stored: dict, chars: int, penalty: float) -> list[tuple[int, float]]:
+    """Dense candidates with the cosine of passages under `chars` characters lowered, re-sorted."""
+    if not penalty:
+        return dense
+    scored = [(row, score - penalty * (row in stored and len(stored[row].text) < chars)) for row, score in dense]
+    return sorted(scored, key=lambda rs: -rs[1])
+
+
+def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: list[tuple[int, float]],
+                      stored: dict, config: FusionConfig, n: int, lexicon: Lexicon | None = None
+                      ) -> list[tuple[list[tuple[int, float]], float]]:
+    """Lexical candidates in the script the query is not written in, each list with its weight."""
+    other = "en" if query_lang == "ja" else "ja"
+    lists = []
+    if config.feedback_docs:
+        best = [stored[row] for row, _ in dense if row in stored and stored[row].lang == other][:config.feedback_docs]
+        terms = feedback_terms([c.text for c in best], reader.tokenizer, reader.lexical, config.feedback_terms)
+        if terms:
+            lists.append((lexical_candidates(reader, "", other, n, weights=terms), config.feedback_weight))
+    if lexicon is not None and config.lexicon_weight and query_lang == "en":
+        terms = lexicon.translate(query, reader.lexical, reader.tokenizer)
+        if terms:
+            lists.append((lexical_candidates(reader, "", other, n, weights=terms), config.lexicon_weight))
+    return [(found, weight) for found, weight in lists if found]
+
+
 def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], config: FusionConfig,
-         lexical_share: float = 1.0) -> list[Candidate]:
-    """Mix two ranked lists into one; best first, scores in [0, 1]."""
+         lexical_share: float = 1.0, extra: list[tuple[list[tuple[int, float]], float]] = ()) -> list[Candidate]:
+    """Mix ranked lists into one; best first, scores in [0, 1].
+
+    `extra` holds further lexical lists with their weights (the cross-language bridges);
+    they count towards the lexical score a candidate shows.
+    """
     pool: dict[int, Candidate] = {}
     for row, score in dense:
         pool.setdefault(row, Candidate(row)).dense = score
     for row, score in lexical:
         pool.setdefault(row, Candidate(row)).lexical = score
     wd, wl = config.dense_weight, config.lexical_weight * lexical_share if lexical else 0.0
+    lists = [(lexical, wl), *extra]
     if config.method == "rrf":
         for rank, (row, _) in enumerate(dense, 1):
             pool[row].fused += wd / (config.rrf_k + rank)
-        for rank, (row, _) in enumerate(lexical, 1):
-            pool[row].fused += wl / (config.rrf_k + rank)
-        best = (wd + wl) / (config.rrf_k + 1)
+        for found, weight in lists:
+            for rank, (row, _) in enumerate(found, 1):
+                pool.setdefault(row, Candidate(row)).fused += weight / (config.rrf_k + rank)
+        best = (wd + sum(w for _, w in lists)) / (config.rrf_k + 1)
     else:
         d_scores = [s for _, s in dense]
         d_low, d_span = (min(d_scores), (max(d_scores) - min(d_scores)) or 1.0) if dense else (0.0, 1.0)
-        l_top = max((s for _, s in lexical), default=1.0) or 1.0
         for cand in pool.values():
-            d = (cand.dense - d_low) / d_span if cand.dense is not None else 0.0
-            lx = cand.lexical / l_top if cand.lexical is not None else 0.0
-            cand.fused = wd * d + wl * lx
-        best = wd + wl
+            cand.fused = wd * (cand.dense - d_low) / d_span if cand.dense is not None else 0.0
+        for found, weight in lists:
+            top = max((s for _, s in found), default=1.0) or 1.0
+            for row, score in found:
+                pool.setdefault(row, Candidate(row)).fused += weight * score / top
+        best = wd + sum(w for found, w in lists if found)
+    for found, _ in extra:
+        for row, score in found:
+            cand = pool[row]
+            cand.lexical = score if cand.lexical is None else max(cand.lexical, score)
     for cand in pool.values():
         cand.fused /= best or 1.0
     return sorted(pool.values(), key=lambda c: (-c.fused, c.row))
 
 
 def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, mode: str = "hybrid",
-             config: FusionConfig = FusionConfig()) -> list[Hit]:
-    """The k best passages, at most one per page, for a query in any language."""
+             config: FusionConfig | None = None, lexicon: Lexicon | None = None) -> list[Hit]:
+    """The k best passages, at most one per page, for a query in any language.
+
+    `mode` is hybrid, dense, lexical or one of the named VARIANTS (a mode with its own
+    FusionConfig); an explicit `config` wins over the variant's.
+    """
+    mode, preset = VARIANTS[mode]
+    config = config or preset
     query_lang = detect_lang(query)
     n = max(config.candidates, k * 4)
     dense = dense_candidates(reader, embedder.embed_query(query), n) if mode in ("hybrid", "dense") else []
-    lexical = lexical_candidates(reader, query, query_lang, n) if mode in ("hybrid", "lexical") else []
+    stored = reader.chunks([row for row, _ in dense])
     share = script_share(reader, dense, query_lang, config.share_window) if dense else 1.0
-    ranked = fuse(dense, lexical, config, share)
-    stored = reader.chunks([c.row for c in ranked[: n * 2]])
+    cosines = dict(dense)  # hits report the embedder's own cosine (answer.py and support.py read it)
+    dense = penalise_short(dense, stored, config.short_chars, config.short_penalty * (1.0 - share))
+    lexical = lexical_candidates(reader, query, query_lang, n) if mode in ("hybrid", "lexical") else []
+    extra = []
+    if mode == "hybrid" and share < 1.0:
+        extra = [(found, weight * (1.0 - share)) for found, weight in
+                 bridge_candidates(reader, query, query_lang, dense, stored, config, n, lexicon)]
+    ranked = fuse(dense, lexical, config, share, extra)
+    ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
+    missing = [c.row for c in ranked[: n * 2] if c.row not in stored]
+    stored.update(reader.chunks(missing))
     hits: list[Hit] = []
     seen_pages: set[tuple[str, int]] = set()
     for cand in ranked:
@@ -113,11 +202,33 @@ def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, m
         hits.append(Hit(rank=len(hits) + 1, score=round(cand.fused, 4), doc_id=chunk.doc_id, title=record.title,
                         page=chunk.page, text=chunk.text, source=record.path, url=page_url(record, chunk.page),
                         lang=chunk.lang, start=chunk.start, end=chunk.end,
-                        dense_score=None if cand.dense is None else round(cand.dense, 4),
+                        dense_score=None if cand.dense is None else round(cosines[cand.row], 4),
                         lexical_score=None if cand.lexical is None else round(cand.lexical, 4)))
         if len(hits) == k:
             break
     return hits
+
+
+def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexReader, config: FusionConfig) -> list[Candidate]:
+    """A page's best passage also gains `page_bonus` times the score of the page's second best."""
+    stored.update(reader.chunks([c.row for c in ranked if c.row not in stored]))
+    second: dict[tuple[str, int], float] = {}
+    first: dict[tuple[str, int], int] = {}
+    for cand in ranked:
+        chunk = stored.get(cand.row)
+        if chunk is None:
+            continue
+        page = (chunk.doc_id, chunk.page)
+        if page not in first:
+            first[page] = cand.row
+        elif page not in second:
+            second[page] = cand.fused
+    for cand in ranked:
+        chunk = stored.get(cand.row)
+        page = chunk and (chunk.doc_id, chunk.page)
+        if page in second and first[page] == cand.row:
+            cand.fused = (cand.fused + config.page_bonus * second[page]) / (1 + config.page_bonus)
+    return sorted(ranked, key=lambda c: (-c.fused, c.row))
 
 
 def page_url(record, page: int) -> str:

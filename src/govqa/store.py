@@ -24,12 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, inuse
 from .errors import IndexFormatError, IndexNotFound
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Page
 
 FORMAT_VERSION = 1
+EXACT_MAX = 200_000  # vectors searched exactly (IndexFlatIP); larger indexes use IVF (vector_index)
+IVF_TRAIN_PER_LIST = 40  # training vectors per IVF list (FAISS warns below 39)
+IVF_NPROBE = 64  # lists searched per query; bench/bench_ann.py: recall vs exact at 1M
 
 
 @dataclass
@@ -124,10 +127,7 @@ def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, 
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        index = faiss.IndexFlatIP(manifest.dim)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(index, str(tmp / "vectors.faiss"))
+        faiss.write_index(vector_index(vectors, manifest.dim), str(tmp / "vectors.faiss"))
         _write_sqlite(tmp / "store.sqlite", manifest, pages, chunks)
         lexical.save(tmp / "lexical")
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1),
@@ -150,11 +150,12 @@ def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, 
 
 
 def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
-    """Drop generations older than the previous one (readers may still use that) and stale temp folders."""
+    """Drop stale temp folders and generations older than the previous one that no process still reads."""
     for path in index_dir.iterdir():
-        if path.is_dir() and (path.name.startswith(".tmp-") or
-                              (path.name.startswith("gen-") and path.name not in keep)):
+        if path.is_dir() and path.name.startswith(".tmp-"):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.is_dir() and path.name.startswith("gen-") and path.name not in keep:
+            inuse.remove_unless_in_use(path)  # a server that has not reloaded yet still reads it
 
 
 def _write_sqlite(path: Path, manifest: IndexManifest, pages: dict[str, list[Page]], chunks: list[Chunk]) -> None:
@@ -170,6 +171,64 @@ def _write_sqlite(path: Path, manifest: IndexManifest, pages: dict[str, list[Pag
         db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [(i, c.doc_id, c.page, c.start, c.end, c.text, c.heading, c.lang) for i, c in enumerate(chunks)])
     db.close()
+
+
+def vector_index(vectors: np.ndarray, dim: int):
+    """Exact inner-product search up to EXACT_MAX vectors; above, IVF (nlist ~ sqrt(n)) with nprobe set for recall.
+
+    bench/bench_ann.py measured both sides: exact search grows linearly (about 20 ms per 100k
+    vectors on one core), IVF stays in single milliseconds at 1M.
+    """
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if len(vectors) <= EXACT_MAX:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        nlist = int(np.sqrt(len(vectors)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(0).choice(len(vectors), size=min(len(vectors), IVF_TRAIN_PER_LIST * nlist),
+                                                 replace=False)
+        index.train(vectors[np.sort(sample)])
+        index.nprobe = min(nlist, IVF_NPROBE)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _read_vectors(path: Path):
+    """Memory-mapped where FAISS can (several server workers then share one copy in the page cache)."""
+    import faiss
+
+    # IO_FLAG_MMAP alone copies flat vectors into private memory; MMAP_IFC (FAISS >= 1.10) maps them in place.
+    for flag in ("IO_FLAG_MMAP_IFC", "IO_FLAG_MMAP"):
+        if hasattr(faiss, flag):
+            try:
+                return faiss.read_index(str(path), getattr(faiss, flag) | faiss.IO_FLAG_READ_ONLY)
+            except RuntimeError:
+                continue
+    return faiss.read_index(str(path))
+
+
+class SearchOnCallingThread:
+    """A FAISS index whose search uses only the calling thread.
+
+    One query is too little work to split: with OpenMP threads on a busy 2-core machine a
+    10k-vector search took 24 ms instead of 1 ms (bench/bench_query.py). The server's
+    parallelism comes from concurrent requests instead. Everything else is the index's own.
+    """
+
+    def __init__(self, index) -> None:
+        self.index = index
+
+    def search(self, queries: np.ndarray, k: int):
+        import faiss
+
+        faiss.omp_set_num_threads(1)  # per calling thread (OpenMP's setting is thread-local)
+        return self.index.search(queries, k)
+
+    def __getattr__(self, name: str):
+        return getattr(self.index, name)
 
 
 @dataclass
@@ -192,6 +251,7 @@ class IndexReader:
 
         self.path = gen
         try:
+            inuse.hold(self, gen)  # until this reader is garbage collected, no build deletes its generation
             data = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"index at {gen} is unreadable ({exc}); rebuild it with `govqa index`") from exc
@@ -200,10 +260,7 @@ class IndexReader:
             raise IndexFormatError(f"index at {gen} has format version {version}, this govqa reads version "
                                    f"{FORMAT_VERSION}; rebuild it with `govqa index`")
         self.manifest = IndexManifest.from_json(data)
-        try:
-            self.vectors = faiss.read_index(str(gen / "vectors.faiss"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError:
-            self.vectors = faiss.read_index(str(gen / "vectors.faiss"))
+        self.vectors = SearchOnCallingThread(_read_vectors(gen / "vectors.faiss"))
         self.tokenizer = Tokenizer()
         self.lexical = LexicalIndex.load(gen / "lexical", self.tokenizer)
         self.documents = {d.doc_id: d for d in self.manifest.documents}
@@ -217,7 +274,13 @@ class IndexReader:
         if gen is None:
             raise IndexNotFound(f"no index in {index_dir}: build one with `govqa index PATH...` "
                                 f"(or point --index-dir / GOVQA_INDEX_DIR at an existing one)")
-        return cls(gen)
+        try:
+            return cls(gen)
+        except IndexFormatError:
+            # Two builds may have finished between reading CURRENT and opening its generation.
+            if gen.is_dir() or current_generation(index_dir) in (None, gen):
+                raise
+            return cls(current_generation(index_dir))
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

@@ -1,0 +1,102 @@
+"""Lexical recall across languages: Japanese words for an English question.
+
+BM25 cannot match an English question against Japanese text. Two bridges give it Japanese
+words to search with:
+
+- pseudo-relevance feedback: the words that the best dense passages share, weighted by
+  BM25's IDF (the dense side reads across languages; BM25 then finds other passages
+  with the same rare words);
+- an optional bilingual lexicon (English phrase -> Japanese words, GOVQA_LEXICON), of
+  which only the words that occur in the index are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from .lexical import _EN_STOP, LexicalIndex, Tokenizer
+
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+_HIRAGANA = re.compile(r"[\u3041-\u309f]+")
+_EN_WORD = re.compile(r"[a-z0-9]+")
+
+
+def feedback_terms(texts: list[str], tokenizer: Tokenizer, lexical: LexicalIndex, n_terms: int) -> dict[str, float]:
+    """The n_terms words of the given passages with the highest summed IDF (a word in two
+    passages counts twice); words all in hiragana (こと, その) and numbers carry no topic."""
+    weight: Counter[str] = Counter()
+    for text in texts:
+        for token in set(tokenizer(text)):
+            if _HIRAGANA.fullmatch(token) or token.isdigit() or len(token) < 2 and not _KANJI.search(token):
+                continue
+            weight[token] += lexical.idf(token)
+    return {token: 1.0 for token, w in weight.most_common(n_terms) if w > 0}
+
+
+class Lexicon:
+    """English words and phrases -> Japanese words, from a TSV file: `english<TAB>日本語|日本語…`.
+
+    A phrase of up to three words wins over its single words; plural and -ed/-ing forms
+    fall back to the stem. Each English span spreads one unit of weight over the
+    translations the index knows, so a word with eight senses does not outvote a term
+    with one.
+    """
+
+    def __init__(self, entries: dict[str, list[str]]) -> None:
+        self._entries = entries
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        entries: dict[str, list[str]] = {}
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                english, _, japanese = line.rstrip("\n").partition("\t")
+                if english and japanese:
+                    entries[english.lower()] = japanese.split("|")
+        return cls(entries)
+
+    def translate(self, query: str, lexical: LexicalIndex, tokenizer: Tokenizer) -> dict[str, float]:
+        """Japanese words of the index for the English words and phrases of `query`, weighted."""
+        words = _EN_WORD.findall(query.lower())
+        terms: dict[str, float] = {}
+        covered: set[int] = set()
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                span = words[i:i + size]
+                if span[0] in _EN_STOP or span[-1] in _EN_STOP or (size == 1 and i in covered):
+                    continue
+                found = self._lookup(span, lexical, tokenizer if size == 1 else None)
+                if found:
+                    covered.update(range(i, i + size))
+                    for term in found:
+                        terms[term] = terms.get(term, 0.0) + 1.0 / len(found) ** 0.5
+        return terms
+
+    def _lookup(self, span: list[str], lexical: LexicalIndex, tokenizer: Tokenizer | None) -> set[str]:
+        stems = _stems(span[-1])
+        for last in stems:
+            candidates = self._entries.get(" ".join([*span[:-1], last]), [])
+            found = {c for c in candidates if lexical.idf(c) > 0 and (_KANJI.search(c) or len(c) >= 3)}
+            if found:
+                return found
+        if tokenizer is None:
+            return set()
+        # A single word whose translations are all unknown to the index as wholes (証明書 in an index
+        # that splits it) still contributes their kanji words.
+        for last in stems:
+            found = {t for c in self._entries.get(last, []) for t in tokenizer(c)
+                     if len(t) >= 2 and _KANJI.search(t) and lexical.idf(t) > 0}
+            if found:
+                return found
+        return set()
+
+
+def _stems(word: str) -> list[str]:
+    forms = [word]
+    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""),
+                                ("ing", "e"), ("d", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            forms.append(word[: len(word) - len(suffix)] + replacement)
+    return forms
