@@ -79,7 +79,8 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # a missing model surfaces as many different exception types
             raise UnknownEmbedder(f"cannot load sentence-transformers model {name!r} offline: "
                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.query_prompt = query_prompt if query_prompt is not None else os.environ.get("GOVQA_ST_QUERY_PROMPT", "")
         self.passage_prompt = passage_prompt if passage_prompt is not None else os.environ.get("GOVQA_ST_PASSAGE_PROMPT", "")
         prompts = f"|q={self.query_prompt}|p={self.passage_prompt}" if (self.query_prompt or self.passage_prompt) else ""
