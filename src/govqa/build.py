@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import sqlite3
 import threading
 import time
 import unicodedata
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -137,6 +138,70 @@ class ParseCache:
         self._db.close()
 
 
+class TokenCache:
+    """BM25 tokens keyed by (tokenizer version, sha256 of the text): unchanged chunks are not tokenised again.
+
+    Tokenising every chunk again was most of the time to add one file to a large index
+    (bench/bench_build.py). The version is a hash of lexical.py itself and of the dictionary's
+    version, so any change to the tokenizer starts afresh instead of mixing old tokens with new.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from importlib.metadata import version
+
+        from . import lexical
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS tokens (version TEXT, hash TEXT, tokens TEXT, "
+                         "PRIMARY KEY (version, hash))")
+        source = Path(lexical.__file__).read_bytes()
+        dictionaries = "|".join(_version_or_none(version, name) for name in ("fugashi", "unidic-lite"))
+        self.version = hashlib.sha256(source + dictionaries.encode()).hexdigest()[:16]
+        self._new: dict[str, list[str]] = {}
+
+    def tokenizer(self, texts: list[str], tokenize: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+        """`tokenize`, answering from the cache for the texts it already holds."""
+        keys = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts}
+        known: dict[str, list[str]] = {}
+        wanted = list(set(keys.values()))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            rows = self._db.execute(f"SELECT hash, tokens FROM tokens WHERE version = ? AND hash IN "
+                                    f"({','.join('?' * len(part))})", [self.version, *part])
+            known.update((h, json.loads(t)) for h, t in rows)
+
+        def cached(text: str) -> list[str]:
+            key = keys.get(text) or hashlib.sha256(text.encode("utf-8")).hexdigest()
+            tokens = known.get(key)
+            if tokens is None:
+                tokens = known[key] = self._new[key] = tokenize(text)
+            return tokens
+
+        return cached
+
+    def close(self) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?)",
+                                 [(self.version, h, json.dumps(t, ensure_ascii=False)) for h, t in self._new.items()])
+        self._db.close()
+
+
+def _version_or_none(version: Callable[[str], str], name: str) -> str:
+    try:
+        return version(name)
+    except Exception:
+        return "none"
+
+
+def _lexical_index(texts: list[str], cache: TokenCache) -> LexicalIndex:
+    try:
+        return LexicalIndex.build(texts, cache.tokenizer(texts, Tokenizer()))
+    finally:
+        cache.close()
+
+
 def _load_sources(settings: Settings, warn: EventFn):
     from .sources import load_manifest
 
@@ -227,7 +292,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         chunks = [c for doc_id in sorted(records) for c in chunk_document(doc_id, records[doc_id].title, pages[doc_id], policy)]
         vectors = _embed_all(chunks, embedder, EmbeddingCache(index_dir / "cache" / "embeddings.sqlite"), report, progress,
                              ahead.embedded)
-        lexical = LexicalIndex.build([embed_text(c) for c in chunks], Tokenizer())
+        lexical = _lexical_index([embed_text(c) for c in chunks], TokenCache(index_dir / "cache" / "tokens.sqlite"))
         manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
                                  chunks=len(chunks), chunk_policy=asdict(policy))
         gen = write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical)
@@ -262,8 +327,6 @@ class _ParseAhead:
 
     def __init__(self, files: list[Path], hashes: dict, cache: ParseCache, ocr_key: str, settings: Settings,
                  event: EventFn, embedder: Embedder, index_dir: Path, policy: ChunkPolicy) -> None:
-        from .isolate import parse_isolated
-
         todo: dict[str, Path] = {}
         for path in files:
             sha = hashes[path]
@@ -273,11 +336,15 @@ class _ParseAhead:
         # Without limits parse_isolated parses in this process, and PyMuPDF is not thread-safe: one at a time.
         isolated = bool(settings.parse_timeout or settings.parse_memory_mb)
         workers = max(1, min(PARSE_WORKERS if isolated else 1, len(todo)))
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="govqa-parse") if todo else None
-        for sha, path in todo.items():
-            self._by_path[path] = self._pool.submit(
-                parse_isolated, path, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event,
-                timeout=settings.parse_timeout, memory_mb=settings.parse_memory_mb)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        for path in todo.values():
+            self._by_path[path] = Future()
+            self._queue.put((path, self._by_path[path]))
+        # Daemon threads, not a ThreadPoolExecutor: on Ctrl+C the interpreter would first run every
+        # file still queued in an executor; daemon threads are dropped with the files they hold.
+        for _ in range(workers if todo else 0):
+            threading.Thread(target=self._parse_queued, args=(settings, event), daemon=True,
+                             name="govqa-parse").start()
         self._hashes = hashes
         self._sha_to_path = todo
         self.embedded: set[str] = set()  # cache keys of the texts embedded here
@@ -286,6 +353,22 @@ class _ParseAhead:
             self._embedder = threading.Thread(target=self._embed_as_parsed, daemon=True,
                                               args=(embedder, index_dir, policy), name="govqa-embed-ahead")
             self._embedder.start()
+
+    def _parse_queued(self, settings: Settings, event: EventFn) -> None:
+        from .isolate import parse_isolated
+
+        while True:
+            try:
+                path, future = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(parse_isolated(path, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event,
+                                                 timeout=settings.parse_timeout, memory_mb=settings.parse_memory_mb))
+            except BaseException as exc:  # handed to the build's loop, which reports a ParseError as a skip
+                future.set_exception(exc)
 
     def result(self, path: Path) -> Document:
         """The parsed document (raises ParseError as parse_file does)."""
@@ -316,8 +399,6 @@ class _ParseAhead:
     def close(self) -> None:
         if self._embedder is not None:
             self._embedder.join()
-        if self._pool is not None:
-            self._pool.shutdown()
 
 
 def _free_id(base: str, sha: str, records: dict[str, DocRecord]) -> str:

@@ -218,7 +218,10 @@ def serve(
     engine = Engine.open(settings)  # a missing or unreadable index fails here, before anything listens
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so; without it every
+        # keep-alive request waited ~40 ms for a delayed ACK (bench/bench_query.py, HTTP /health).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(2048)  # connections made before uvicorn takes over wait instead of being refused

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,3 +32,4 @@ class Settings(BaseSettings):
     lexicon: Path | None = None  # English -> Japanese TSV (bench/make_lexicon.py): Japanese words for English queries
     reranker: Path | None = None  # a local sentence-transformers cross-encoder; off by default (rerank.py)
     rerank_depth: int = 20  # hits the cross-encoder re-reads
+    memo_vectors: int = Field(20_000, ge=0)  # sentence/passage vectors a server remembers (embed.MemoEmbedder); 0: none

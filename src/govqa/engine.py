@@ -10,7 +10,7 @@ from .answer import AskEvent, answer_events, final_answer
 from .build import BuildReport, build_index
 from .config import Settings
 from .crosslingual import Lexicon
-from .embed import Embedder, base_name, load_embedder
+from .embed import Embedder, MemoEmbedder, base_name, load_embedder, tune_openmp_for_queries
 from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
 from .rerank import CrossEncoderScorer, PairScorer, rerank
@@ -41,6 +41,7 @@ class Engine:
 
     @classmethod
     def open(cls, settings: Settings) -> "Engine":
+        tune_openmp_for_queries()
         reader = IndexReader.open(settings.index_dir)
         built_with = reader.manifest.embedder
         if settings.embedder and settings.embedder != base_name(built_with):
@@ -51,7 +52,8 @@ class Engine:
         if embedder.id != built_with or embedder.dim != reader.manifest.dim:
             raise EmbedderMismatch(f"the index was built with {built_with!r} (dim {reader.manifest.dim}) but this "
                                    f"machine's embedder is {embedder.id!r} (dim {embedder.dim}); rebuild the index")
-        return cls(reader, embedder, settings)
+        memo = settings.memo_vectors
+        return cls(reader, MemoEmbedder(embedder, passages=memo, queries=memo // 20), settings)
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
         query = query.strip()

@@ -201,13 +201,19 @@ def _read_vectors(path: Path):
     import faiss
 
     # IO_FLAG_MMAP alone copies flat vectors into private memory; MMAP_IFC (FAISS >= 1.10) maps them in place.
+    index = None
     for flag in ("IO_FLAG_MMAP_IFC", "IO_FLAG_MMAP"):
         if hasattr(faiss, flag):
             try:
-                return faiss.read_index(str(path), getattr(faiss, flag) | faiss.IO_FLAG_READ_ONLY)
+                index = faiss.read_index(str(path), getattr(faiss, flag) | faiss.IO_FLAG_READ_ONLY)
+                break
             except RuntimeError:
                 continue
-    return faiss.read_index(str(path))
+    if index is None:
+        index = faiss.read_index(str(path))
+    if hasattr(index, "nprobe"):  # set at load, so a change of IVF_NPROBE needs no rebuild
+        index.nprobe = min(index.nlist, IVF_NPROBE)
+    return index
 
 
 class SearchOnCallingThread:
@@ -247,8 +253,6 @@ class IndexReader:
     """A loaded generation: safe for concurrent readers (one SQLite connection per thread)."""
 
     def __init__(self, gen: Path) -> None:
-        import faiss
-
         self.path = gen
         try:
             inuse.hold(self, gen)  # until this reader is garbage collected, no build deletes its generation

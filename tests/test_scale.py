@@ -1,0 +1,85 @@
+"""What keeps large indexes fast, shown on small ones: IVF above a size, cached BM25 tokens, shared vectors."""
+
+import filecmp
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+import govqa.store as store
+from govqa.build import build_index
+from govqa.config import Settings
+from govqa.engine import Engine
+from govqa.store import IndexReader, current_generation
+
+TEXTS = {
+    "fees.txt": "原薬等登録原簿の登録申請には手数料が必要です。手数料の額は政令で定められています。",
+    "minor.txt": "登録年月日のみの変更は軽微変更届出で差し支えありません。届出は三十日以内に行います。",
+    "weather.txt": "The weather in Tokyo will be sunny tomorrow. Rain is expected on the weekend.",
+}
+
+
+def make_corpus(folder: Path) -> Path:
+    folder.mkdir()
+    for name, text in TEXTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", manifest=tmp_path / "no-manifest.toml")
+
+
+def unit_vectors(n: int, dim: int = 16) -> np.ndarray:
+    vectors = np.random.default_rng(3).standard_normal((n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_small_indexes_are_searched_exactly_and_large_ones_with_ivf(monkeypatch):
+    vectors = unit_vectors(2000)
+    assert type(store.vector_index(vectors, 16)).__name__ == "IndexFlatIP"
+    monkeypatch.setattr(store, "EXACT_MAX", 1000)
+    monkeypatch.setattr(store, "IVF_NPROBE", 1000)  # every list: as exact as the flat index
+    ivf = store.vector_index(vectors, 16)
+    assert type(ivf).__name__ == "IndexIVFFlat" and ivf.ntotal == 2000
+    _, rows = ivf.search(vectors[:5], 1)
+    assert rows[:, 0].tolist() == [0, 1, 2, 3, 4]  # each vector finds itself
+
+
+def test_an_ivf_index_is_written_and_read_back_memory_mapped(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "EXACT_MAX", 1)
+    monkeypatch.setattr(store, "IVF_TRAIN_PER_LIST", 1)  # three chunks: one list, trained on them
+    build_index([make_corpus(tmp_path / "corpus")], settings_for(tmp_path))
+    engine = Engine.open(settings_for(tmp_path))
+    assert type(engine.reader.vectors.index).__name__ == "IndexIVFFlat"
+    assert engine.search("Will it rain this weekend?", k=1)[0].doc_id == "weather"
+
+
+def test_cached_bm25_tokens_give_the_same_lexical_index(tmp_path):
+    build_index([make_corpus(tmp_path / "corpus")], settings_for(tmp_path))
+    first = current_generation(tmp_path / "index")
+    shutil.copytree(first / "lexical", tmp_path / "lexical-before")
+    assert (tmp_path / "index" / "cache" / "tokens.sqlite").is_file()
+    (tmp_path / "corpus" / "extra.txt").write_text("新しい文書を一つ追加します。", encoding="utf-8")
+    build_index([tmp_path / "corpus" / "extra.txt"], settings_for(tmp_path))
+    (tmp_path / "corpus" / "extra.txt").unlink()
+    shutil.rmtree(tmp_path / "index" / "gen-000002", ignore_errors=True)
+    (tmp_path / "index" / "CURRENT").write_text(f"{first.name}\n")
+    build_index([tmp_path / "corpus"], settings_for(tmp_path))  # every token now comes from the cache
+    again = current_generation(tmp_path / "index")
+    for path in sorted((again / "lexical").iterdir()):
+        assert filecmp.cmp(path, tmp_path / "lexical-before" / path.name, shallow=False), path.name
+
+
+def test_several_files_parsed_side_by_side_index_like_one_at_a_time(tmp_path, monkeypatch):
+    import govqa.build as build
+
+    corpus = make_corpus(tmp_path / "corpus")
+    together = build_index([corpus], Settings(index_dir=tmp_path / "a", manifest=tmp_path / "none.toml"))
+    monkeypatch.setattr(build, "PARSE_WORKERS", 1)
+    monkeypatch.setattr(build, "EMBED_WHILE_PARSING", False)
+    alone = build_index([corpus], Settings(index_dir=tmp_path / "b", manifest=tmp_path / "none.toml"))
+    assert (together.documents, together.chunks, together.embedded) == (alone.documents, alone.chunks, alone.embedded)
+    a, b = IndexReader.open(tmp_path / "a"), IndexReader.open(tmp_path / "b")
+    assert a.documents.keys() == b.documents.keys()
+    np.testing.assert_allclose(a.vectors.reconstruct_n(0, a.size), b.vectors.reconstruct_n(0, b.size), atol=1e-6)
