@@ -133,6 +133,44 @@ def test_lexicon_translates_phrases_first_and_keeps_only_words_the_index_knows()
     assert "事項" not in terms  # "item" is covered by the phrase "registered item"
 
 
+def test_lexicon_keeps_the_sense_the_best_dense_passages_use():
+    """A dictionary lists every sense of a word; the dense side read the whole question,
+    so only translations found in its best passages are searched, and verbs never are."""
+    import numpy as np
+
+    from govqa.crosslingual import Lexicon
+
+    passages = ["MF登録者は登録事項の変更を承認申請者に通知すること。", "手数料の額は別に定める。",
+                "登録証の交付日を記載し、写しを添付すること。"]
+    reader = _Reader(passages)
+    lexicon = Lexicon({"fee": ["手数料", "料金"], "notification": ["通知", "届け"], "give": ["交付", "与える"],
+                       "holder": ["登録者", "持つ"]})
+    question = "Must the holder give notification?"
+    every_sense = lexicon.translate(question, reader.lexical, reader.tokenizer, content_only=False)
+    assert {"通知", "交付", "登録"} <= set(every_sense)  # 登録者 is indexed as 登録 + 者
+    anchored = lexicon.translate(question, reader.lexical, reader.tokenizer, anchor=np.array([0]))
+    assert set(anchored) == {"通知", "登録"}  # 交付 ("give") is a sense passage 0 does not use
+    with_verb = _Reader([*passages, "書類を持つ。"]).lexical
+    assert "持つ" in lexicon.translate("the holder", with_verb, reader.tokenizer, content_only=False)
+    assert "持つ" not in lexicon.translate("the holder", with_verb, reader.tokenizer)
+
+
+def test_an_anchored_lexicon_lifts_the_passage_that_shares_the_question_words():
+    from govqa.crosslingual import Lexicon
+    from govqa.retrieve import bridge_candidates
+
+    reader = _Reader(_MF_PASSAGES)
+    lexicon = Lexicon({"notify": ["通知", "届け"], "minor change": ["軽微な変更"], "change": ["変更", "着替え"],
+                       "notification": ["届出", "通知"]})
+    dense = [(2, 0.85), (0, 0.84), (1, 0.83), (5, 0.80)]  # dense put the form passage first
+    config = FusionConfig(feedback_docs=0, lexicon_anchor=3)
+    [(found, weight)] = bridge_candidates(reader, "Must the holder notify applicants of a minor change notification?",
+                                          "en", dense, reader.stored, config, n=10, lexicon=lexicon)
+    assert [row for row, _ in found][:2] == [1, 0] and weight == config.lexicon_weight
+    ranked = fuse(dense, [], config, 0.0, extra=[(found, weight)])
+    assert ranked[0].row == 1
+
+
 def test_short_passages_lose_a_little_dense_score():
     from govqa.retrieve import penalise_short
 

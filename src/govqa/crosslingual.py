@@ -16,6 +16,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from .lexical import _EN_STOP, LexicalIndex, Tokenizer
 
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
@@ -42,6 +44,13 @@ class Lexicon:
     fall back to the stem. Each English span spreads one unit of weight over the
     translations the index knows, so a word with eight senses does not outvote a term
     with one.
+
+    A dictionary gives every sense of a word ("change" -> 変更, お釣り, 着替え, 代わる…);
+    two filters keep the senses the question means. Content words only: a translation with
+    hiragana in it is a verb, an adjective or a kana phrase (持つ, 付ける, 明らか), which
+    matches nearly every passage. And, given `anchor` rows (the best dense passages for the
+    question), only translations that occur in one of them: the dense side has read the
+    whole question, so the sense it found is the one the passage uses.
     """
 
     def __init__(self, entries: dict[str, list[str]]) -> None:
@@ -57,9 +66,15 @@ class Lexicon:
                     entries[english.lower()] = japanese.split("|")
         return cls(entries)
 
-    def translate(self, query: str, lexical: LexicalIndex, tokenizer: Tokenizer) -> dict[str, float]:
-        """Japanese words of the index for the English words and phrases of `query`, weighted."""
+    def translate(self, query: str, lexical: LexicalIndex, tokenizer: Tokenizer,
+                  anchor: np.ndarray | None = None, content_only: bool = True) -> dict[str, float]:
+        """Japanese words of the index for the English words and phrases of `query`, weighted;
+        with `anchor`, only words found in those rows."""
         words = _EN_WORD.findall(query.lower())
+        if anchor is not None:
+            in_anchor = np.zeros(lexical.num_docs, dtype=bool)
+            in_anchor[anchor] = True
+            anchor = in_anchor
         terms: dict[str, float] = {}
         covered: set[int] = set()
         for size in (3, 2, 1):
@@ -67,18 +82,23 @@ class Lexicon:
                 span = words[i:i + size]
                 if span[0] in _EN_STOP or span[-1] in _EN_STOP or (size == 1 and i in covered):
                     continue
-                found = self._lookup(span, lexical, tokenizer if size == 1 else None)
+                found = self._lookup(span, lexical, tokenizer if size == 1 else None, anchor, content_only)
                 if found:
                     covered.update(range(i, i + size))
                     for term in found:
                         terms[term] = terms.get(term, 0.0) + 1.0 / len(found) ** 0.5
         return terms
 
-    def _lookup(self, span: list[str], lexical: LexicalIndex, tokenizer: Tokenizer | None) -> set[str]:
+    def _lookup(self, span: list[str], lexical: LexicalIndex, tokenizer: Tokenizer | None,
+                anchor: np.ndarray | None, content_only: bool) -> set[str]:
+        def usable(term: str) -> bool:
+            return (lexical.idf(term) > 0 and not (content_only and _HIRAGANA.search(term))
+                    and (anchor is None or bool(anchor[lexical.rows_with(term)].any())))
+
         stems = _stems(span[-1])
         for last in stems:
             candidates = self._entries.get(" ".join([*span[:-1], last]), [])
-            found = {c for c in candidates if lexical.idf(c) > 0 and (_KANJI.search(c) or len(c) >= 3)}
+            found = {c for c in candidates if (_KANJI.search(c) or len(c) >= 3) and usable(c)}
             if found:
                 return found
         if tokenizer is None:
@@ -87,7 +107,7 @@ class Lexicon:
         # that splits it) still contributes their kanji words.
         for last in stems:
             found = {t for c in self._entries.get(last, []) for t in tokenizer(c)
-                     if len(t) >= 2 and _KANJI.search(t) and lexical.idf(t) > 0}
+                     if len(t) >= 2 and _KANJI.search(t) and usable(t)}
             if found:
                 return found
         return set()

@@ -113,6 +113,20 @@ class LexicalIndex:
         docs = int(self._bm25.scores["num_docs"])
         return math.log(1 + (docs - df + 0.5) / (df + 0.5))
 
+    @property
+    def num_docs(self) -> int:
+        return int(self._bm25.scores["num_docs"])
+
+    def rows_with(self, token: str):
+        """Rows (chunks) whose text has the word; empty for a word the corpus lacks."""
+        import numpy as np
+
+        column = self._vocab.get(token)
+        if column is None:
+            return np.zeros(0, dtype=np.int64)
+        matrix = self._bm25.scores
+        return matrix["indices"][matrix["indptr"][column]:matrix["indptr"][column + 1]]
+
     def search(self, query: str, n: int, tokens: list[str] | None = None,
                weights: dict[str, float] | None = None):
         """Top-n (rows, scores) with a positive BM25 score, best first.

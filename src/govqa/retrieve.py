@@ -41,6 +41,10 @@ class FusionConfig:
     feedback_terms: int = 20
     feedback_weight: float = 0.2
     lexicon_weight: float = 1.0  # translated words, when a lexicon is given
+    # Translations kept only if they occur in one of the best N dense passages in the other
+    # script (0: every translation the index knows): picks the sense the question means.
+    lexicon_anchor: int = 10
+    lexicon_content_only: bool = True  # translations with hiragana (verbs, adjectives) dropped
     # A passage of a few words (a slide title) is close to every question in the embedding
     # space, across languages most of all; its cosine is lowered by this much, times the
     # share of dense candidates in the other script.
@@ -64,6 +68,12 @@ VARIANTS: dict[str, tuple[str, FusionConfig]] = {
     "hybrid-lex2": ("hybrid", FusionConfig(lexical_weight=2.0)),
     "hybrid-page": ("hybrid", FusionConfig(page_bonus=0.1)),
     "hybrid-nolexicon": ("hybrid", FusionConfig(lexicon_weight=0.0)),
+    # The lexicon as first measured: every sense the index knows (docs/retrieval.md).
+    "hybrid-lexall": ("hybrid", FusionConfig(lexicon_anchor=0, lexicon_content_only=False)),
+    "hybrid-lexanchor": ("hybrid", FusionConfig(lexicon_content_only=False)),
+    "hybrid-lexcontent": ("hybrid", FusionConfig(lexicon_anchor=0)),
+    "hybrid-lexanchor5": ("hybrid", FusionConfig(lexicon_anchor=5)),
+    "hybrid-lexanchor20": ("hybrid", FusionConfig(lexicon_anchor=20)),
 }
 MODES = tuple(VARIANTS)
 
@@ -120,7 +130,11 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
         if terms:
             lists.append((lexical_candidates(reader, "", other, n, weights=terms), config.feedback_weight))
     if lexicon is not None and config.lexicon_weight and query_lang == "en":
-        terms = lexicon.translate(query, reader.lexical, reader.tokenizer)
+        anchor = None
+        if config.lexicon_anchor:
+            rows = [row for row, _ in dense if row in stored and stored[row].lang == other]
+            anchor = np.array(rows[:config.lexicon_anchor], dtype=np.int64)
+        terms = lexicon.translate(query, reader.lexical, reader.tokenizer, anchor, config.lexicon_content_only)
         if terms:
             lists.append((lexical_candidates(reader, "", other, n, weights=terms), config.lexicon_weight))
     return [(found, weight) for found, weight in lists if found]
