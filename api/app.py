@@ -67,6 +67,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
             app.state.engine = await run_in_threadpool(Engine.open, settings)
+            await run_in_threadpool(app.state.engine.warm)
         sighup = reload_on_sighup(app.state.reloader)
         yield
         if sighup:

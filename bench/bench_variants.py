@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--questions", default="eval/mhlw.jsonl,eval/mhlw-guideline.jsonl")
     args = parser.parse_args()
     modes = args.modes.split(",")
-    engine = Engine.open(Settings(index_dir=args.index_dir, lexicon=args.lexicon))
+    engine = Engine.open(Settings(index_dir=args.index_dir, lexicon=args.lexicon, memo_vectors=0))  # cold queries
     questions = [q for path in args.questions.split(",") for q in ev.load_questions(Path(path))]
     for mode in modes:
         engine.search("warm-up 準備", k=10, mode=mode)

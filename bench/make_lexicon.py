@@ -5,7 +5,9 @@ xz-compressed SQLite file; this reads it without the jamdict library:
 
     pip download --no-deps jamdict-data && tar xzf jamdict_data-*.tar.gz
     xz -dk jamdict_data-*/jamdict_data/jamdict.db.xz
-    python bench/make_lexicon.py jamdict_data-*/jamdict_data/jamdict.db lexicon-en-ja.tsv
+    python bench/make_lexicon.py jamdict_data-*/jamdict_data/jamdict.db src/govqa/data/lexicon-en-ja.tsv.gz
+
+(that is how the lexicon govqa ships was made, from jamdict-data 1.5).
 
 Each line: an English gloss (lower case, "to "/articles and parentheses dropped, at most
 four words), a tab, and the entry's Japanese headwords joined by "|" (kanji forms, else kana).
@@ -14,10 +16,14 @@ Retrieval keeps only the headwords its index knows, so the file serves any corpu
 
 from __future__ import annotations
 
+import gzip
 import re
 import sqlite3
 import sys
 from collections import defaultdict
+
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+_HIRAGANA = re.compile(r"[\u3041-\u309f]")
 
 
 def main(db_path: str, out_path: str) -> None:
@@ -37,10 +43,17 @@ def main(db_path: str, out_path: str) -> None:
             continue
         for head in (kanji.get(idseq) or kana.get(idseq) or [])[:3]:
             lexicon[key][head] = None
-    with open(out_path, "w", encoding="utf-8") as out:
+    opener = gzip.open if out_path.endswith(".gz") else open
+    written = 0
+    with opener(out_path, "wt", encoding="utf-8") as out:
         for key in sorted(lexicon):
-            out.write(f"{key}\t{'|'.join(lexicon[key])}\n")
-    print(f"{len(lexicon)} English entries -> {out_path}")
+            # Only what retrieval can use (crosslingual.Lexicon): phrases of up to three words, and
+            # headwords with kanji or katakana words of three characters or more.
+            heads = [h for h in lexicon[key] if _KANJI.search(h) or (not _HIRAGANA.search(h) and len(h) >= 3)]
+            if heads and len(key.split()) <= 3:
+                out.write(f"{key}\t{'|'.join(heads)}\n")
+                written += 1
+    print(f"{written} English entries -> {out_path}")
 
 
 if __name__ == "__main__":

@@ -252,3 +252,30 @@ def test_a_missing_reranker_model_is_one_clear_error(tmp_path):
 
     with pytest.raises(RerankerError, match="cannot load the cross-encoder"):
         CrossEncoderScorer(str(tmp_path / "no-model"))
+
+
+def test_the_shipped_lexicon_is_the_default_and_none_turns_it_off(sample_index):
+    import subprocess
+    import sys
+
+    import pytest
+
+    from govqa.config import Settings
+    from govqa.crosslingual import SHIPPED_LEXICON
+    from govqa.engine import Engine
+    from govqa.errors import GovqaError
+
+    engine = Engine.open(Settings(index_dir=sample_index))
+    lexicon = engine._lexicon()
+    assert lexicon.path == SHIPPED_LEXICON.resolve()
+    terms = lexicon.translate("Is a registration fee required?", engine.reader.lexical, engine.reader.tokenizer)
+    assert {"登録", "必須"} <= set(terms)  # JMdict words for "registration", "required", known to the index
+    english = "Is a fee required to apply for MF registration?"
+    assert engine.search(english, k=10)[0].doc_id == "000160131"  # the scanned Q&A that answers it
+
+    assert Engine.open(Settings(index_dir=sample_index, lexicon="none"))._lexicon() is None
+    with pytest.raises(GovqaError, match="no lexicon at"):
+        Engine.open(Settings(index_dir=sample_index, lexicon=sample_index / "no-such.tsv"))
+    result = subprocess.run([sys.executable, "-m", "govqa.cli", "search", english, "--index-dir", str(sample_index)],
+                            capture_output=True, text=True, env={**__import__("os").environ, "GOVQA_LEXICON": "/nope.tsv"})
+    assert result.returncode != 0 and result.stderr.strip().count("\n") == 0 and "no lexicon at" in result.stderr

@@ -305,7 +305,9 @@ def evaluate(
 
     modes = ev.parse_modes(compare)
     items = ev.load_questions(questions)
-    engine = Engine.open(_settings(index_dir))
+    # memo_vectors=0: every question pays its own embedding, so modes compared on the same questions
+    # report the latency a first-time question has (a remembered query vector would make later modes look free)
+    engine = Engine.open(_settings(index_dir, memo_vectors=0))
     with _progress() as progress:
         task = progress.add_task("evaluating", total=len(items) * len(modes))
         runs = ev.evaluate(lambda q, depth, mode: (progress.advance(task), engine.search(q, k=depth, mode=mode))[1],

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     ocr_lang: str = "jpn+eng"
     ocr_dpi: int = 300
     manifest: Path = Path("corpus/sources.toml")
-    lexicon: Path | None = None  # English -> Japanese TSV (bench/make_lexicon.py): Japanese words for English queries
+    lexicon: Path | None = None  # English -> Japanese TSV for English queries; None: the shipped one; 'none': off
     reranker: Path | None = None  # a local sentence-transformers cross-encoder; off by default (rerank.py)
     rerank_depth: int = 20  # hits the cross-encoder re-reads
     memo_vectors: int = Field(20_000, ge=0)  # sentence/passage vectors a server remembers (embed.MemoEmbedder); 0: none

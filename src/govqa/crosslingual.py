@@ -12,7 +12,9 @@ words to search with:
 
 from __future__ import annotations
 
+import gzip
 import re
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +22,8 @@ import numpy as np
 
 from .lexical import _EN_STOP, LexicalIndex, Tokenizer
 
+# English -> Japanese from JMdict (EDRDG, CC BY-SA 4.0; govqa/data/README.md), made by bench/make_lexicon.py.
+SHIPPED_LEXICON = Path(__file__).parent / "data" / "lexicon-en-ja.tsv.gz"
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]+")
 _EN_WORD = re.compile(r"[a-z0-9]+")
@@ -58,8 +62,10 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
+        """Read a TSV file, plain or gzipped (`.gz`)."""
         entries: dict[str, list[str]] = {}
-        with open(path, encoding="utf-8") as fh:
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 english, _, japanese = line.rstrip("\n").partition("\t")
                 if english and japanese:
@@ -120,3 +126,21 @@ def _stems(word: str) -> list[str]:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             forms.append(word[: len(word) - len(suffix)] + replacement)
     return forms
+
+
+class LazyLexicon:
+    """A lexicon read on first use (~0.7 s for the shipped one): Japanese questions never pay for it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lexicon: Lexicon | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Lexicon:
+        with self._lock:
+            if self._lexicon is None:
+                self._lexicon = Lexicon.load(self.path)
+            return self._lexicon
+
+    def translate(self, *args, **kwargs) -> dict[str, float]:
+        return self.load().translate(*args, **kwargs)

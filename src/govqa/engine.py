@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -9,7 +10,7 @@ from typing import Iterator
 from .answer import AskEvent, answer_events, final_answer
 from .build import BuildReport, build_index
 from .config import Settings
-from .crosslingual import Lexicon
+from .crosslingual import SHIPPED_LEXICON, LazyLexicon
 from .embed import Embedder, MemoEmbedder, base_name, load_embedder, tune_openmp_for_queries
 from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
@@ -53,7 +54,9 @@ class Engine:
             raise EmbedderMismatch(f"the index was built with {built_with!r} (dim {reader.manifest.dim}) but this "
                                    f"machine's embedder is {embedder.id!r} (dim {embedder.dim}); rebuild the index")
         memo = settings.memo_vectors
-        return cls(reader, MemoEmbedder(embedder, passages=memo, queries=memo // 20), settings)
+        engine = cls(reader, MemoEmbedder(embedder, passages=memo, queries=memo // 20), settings)
+        engine._lexicon()  # a wrong GOVQA_LEXICON fails here, not at the first English question
+        return engine
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
         query = query.strip()
@@ -72,14 +75,23 @@ class Engine:
                         lexicon=self._lexicon())
         return rerank(query, hits, scorer, k)
 
-    def _lexicon(self) -> Lexicon | None:
-        """GOVQA_LEXICON, read on first use."""
-        if self.settings.lexicon is None:
+    def _lexicon(self) -> LazyLexicon | None:
+        """GOVQA_LEXICON (default: the lexicon govqa ships; `none`: no lexicon), read on first use."""
+        chosen = self.settings.lexicon
+        if chosen is not None and str(chosen).strip() in ("", "."):  # GOVQA_LEXICON= (empty): the default
+            chosen = None
+        if chosen is not None and str(chosen).strip().lower() in ("none", "off"):
             return None
-        with self._loaded_lock:
-            if "lexicon" not in self._loaded:
-                self._loaded["lexicon"] = Lexicon.load(self.settings.lexicon)
-            return self._loaded["lexicon"]
+        path = Path(chosen or SHIPPED_LEXICON).resolve()
+        if not path.is_file():
+            raise GovqaError(f"no lexicon at {path}: point GOVQA_LEXICON at a TSV file, or set it to none")
+        return _lexicon_at(path)
+
+    def warm(self) -> None:
+        """Load what the first English question would otherwise wait for (a server calls it at start)."""
+        lexicon = self._lexicon()
+        if lexicon is not None:
+            lexicon.load()
 
     def _reranker(self) -> PairScorer | None:
         """GOVQA_RERANKER's cross-encoder, loaded on first use."""
@@ -143,3 +155,9 @@ class Engine:
     def health(self) -> dict:
         return {"status": "ok", "documents": len(self.reader.documents), "chunks": self.reader.size,
                 "embedder": self.reader.manifest.embedder, "generation": self.reader.path.name}
+
+
+@functools.lru_cache(maxsize=4)
+def _lexicon_at(path: Path) -> LazyLexicon:
+    """One lexicon per file and process: an engine opened by a reload reuses it."""
+    return LazyLexicon(path)
