@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,9 +53,13 @@ ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; char
           "i18n.js": "text/javascript; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
 PAGE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
-# FastAPI's /docs page loads Swagger UI from a CDN with an inline bootstrap script; only it gets those.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com")
+# /docs: Swagger UI from the fastapi-offline package (no CDN: the server may be on a closed
+# network), started by an inline script; only it gets 'unsafe-inline'. No /redoc: its bundle
+# still fetches a logo from redocly's CDN.
+DOCS_PATHS = {"/docs", "/docs/oauth2-redirect"}
+DOCS_STATIC = "/docs-static"
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'self'")
 MAX_BODY_BYTES = 64 * 1024
 
 ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -73,14 +78,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         if sighup:
             stop_sighup()
 
-    app = FastAPI(title="govqa", version=__version__, lifespan=lifespan,
-                  description="Citation-grounded search and answers over government documents, offline.")
+    app = FastAPIOffline(title="govqa", version=__version__, lifespan=lifespan, static_url=DOCS_STATIC, redoc_url=None,
+                         favicon_url="/favicon.ico", swagger_ui_oauth2_redirect_url="/docs/oauth2-redirect",
+                         description="Citation-grounded search and answers over government documents, offline.")
     app.state.engine = engine
     app.state.files = FileGuard()
     app.state.reloader = Reloader(app, settings)
     app.state.api_key = settings.api_key or None
     add_access_control(app, app.state.api_key, settings.cors_origins)
-    app.add_middleware(SecurityHeaders, docs_paths={app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url})
+    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _add_routes(app)

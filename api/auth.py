@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PUBLIC_PATHS = {"/health", "/", "/favicon.ico"}
-PUBLIC_PREFIX = "/static/"
+PUBLIC_PREFIXES = ("/static/", "/docs-static/")  # the page's and the API docs' scripts and styles: no data
 FILE_ROUTE = re.compile(r"/documents/([^/]+)/file$")
 FILE_LINK_SECONDS = 12 * 3600  # a working day: a results page left open still opens its PDFs
 
@@ -69,7 +69,7 @@ class ApiKeyGate:
         path, root = scope["path"], scope.get("root_path", "")
         if root and path.startswith(root):  # behind a proxy that mounts govqa under a prefix
             path = path[len(root):] or "/"
-        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX):
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return True
         headers = dict(scope["headers"])
         given = headers.get(b"x-api-key")

@@ -257,3 +257,15 @@ def test_loading_empty_and_error_states(api_url, page):
     page.press("#q", "Enter")
     expect(page.locator("#status")).to_contain_text("入力してください")
     page.watch.assert_quiet()
+
+
+def test_the_api_docs_render_with_no_outside_request(api_url, page):
+    """Swagger UI comes from the server itself: on a closed network it still works."""
+    outside: list[str] = []
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1[:/]).*"), lambda route: (outside.append(route.request.url), route.abort()))
+    page.goto(f"{api_url}/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/search").first).to_be_visible(timeout=WAIT_MS)
+    page.locator(".opblock-summary-path", has_text="/search").first.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    assert outside == []
+    page.watch.assert_quiet()
