@@ -22,6 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 out = Console()
 err = Console(stderr=True)
 _debug = False
+WORKER_START_TIMEOUT = 120  # seconds a restarted server worker may take to be ready (serve --workers)
 
 IndexDirOpt = typer.Option(None, "--index-dir", help="Index folder (env GOVQA_INDEX_DIR, default index/).")
 
@@ -242,8 +243,11 @@ def serve(
         del engine
         os.environ["GOVQA_INDEX_DIR"] = str(settings.index_dir.resolve())
         os.environ["GOVQA_SUPERVISOR_PID"] = str(os.getpid())  # POST /admin/reload in a worker restarts them all
+        # A restart (reload) starts each new worker and retires the old one only once the new one is
+        # ready. Starting takes the model, the index and the lexicon: over uvicorn's default 5 s on a
+        # busy machine, which aborted the restart and left the old index in service.
         config = uvicorn.Config("api.app:app_factory", factory=True, workers=workers, log_config=log_config,
-                                access_log=False)
+                                access_log=False, timeout_worker_healthcheck=WORKER_START_TIMEOUT)
         Multiprocess(config, sockets=[sock]).run()  # SIGHUP restarts the workers one by one on the newest index
         return
     config = uvicorn.Config(create_app(settings, engine=engine), log_config=log_config, access_log=False)
