@@ -2,6 +2,10 @@
 
     python bench/bench_variants.py --index-dir /tmp/eval-index --modes hybrid-v1,hybrid [--rounds 3]
         [--lexicon lexicon-en-ja.tsv] [--questions eval/mhlw.jsonl,eval/mhlw-guideline.jsonl]
+    python bench/bench_variants.py --index-dir OLD_INDEX --against-index NEW_INDEX --modes hybrid
+
+With --against-index, every mode is also run on a second index (an index-time variant: the
+same corpus chunked or indexed another way), and ratios are to the first index's first mode.
 
 Every question is asked in every mode in turn (the order alternating), --rounds times; for
 each question the median over rounds is taken. Printed per language: p50/p95 of those
@@ -31,19 +35,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lexicon", type=Path)
     parser.add_argument("--questions", default="eval/mhlw.jsonl,eval/mhlw-guideline.jsonl")
+    parser.add_argument("--against-index", type=Path, help="a second index to run every mode on")
     args = parser.parse_args()
-    modes = args.modes.split(",")
-    engine = Engine.open(Settings(index_dir=args.index_dir, lexicon=args.lexicon, memo_vectors=0))  # cold queries
+    engines = {"": Engine.open(Settings(index_dir=args.index_dir, lexicon=args.lexicon, memo_vectors=0))}  # cold queries
+    if args.against_index:
+        engines = {"a:": engines[""], "b:": Engine.open(Settings(index_dir=args.against_index, lexicon=args.lexicon,
+                                                                 memo_vectors=0))}
+    runs = {f"{label}{mode}": (engine, mode) for label, engine in engines.items() for mode in args.modes.split(",")}
+    modes = list(runs)
     questions = [q for path in args.questions.split(",") for q in ev.load_questions(Path(path))]
-    for mode in modes:
+    for engine, mode in runs.values():
         engine.search("warm-up 準備", k=10, mode=mode)
     times: dict[str, list[list[float]]] = {m: [[] for _ in questions] for m in modes}
     for round_ in range(args.rounds):
         for i, question in enumerate(questions):
-            for mode in modes if (i + round_) % 2 == 0 else modes[::-1]:
+            for name in modes if (i + round_) % 2 == 0 else modes[::-1]:
+                engine, mode = runs[name]
                 started = time.perf_counter()
                 engine.search(question.question, k=10, mode=mode)
-                times[mode][i].append((time.perf_counter() - started) * 1000)
+                times[name][i].append((time.perf_counter() - started) * 1000)
     base = modes[0]
     for mode in modes:
         for lang in ("ja", "en"):

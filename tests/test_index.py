@@ -52,6 +52,24 @@ def test_index_then_search_finds_the_right_document(tmp_path, corpus):
     assert hits[0].url.startswith("file://")
 
 
+def test_bm25_reads_the_heading_above_a_passage_and_the_embedder_does_not(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    body = "".join(f"口座{i}番への振込は月末までに済ませてください。領収書は窓口で受け取れます。" for i in range(12))
+    (folder / "pay.txt").write_text("■ 手数料の納付方法\n" + body, encoding="utf-8")
+    (folder / "other.txt").write_text(MINOR, encoding="utf-8")
+    build_index([folder], settings_for(tmp_path))
+    reader = Engine.open(settings_for(tmp_path)).reader
+    rows, _ = reader.lexical.search("納付方法", reader.size)
+    found = reader.chunks([int(r) for r in rows])
+    under = [c for c in found.values() if "納付" not in c.text]
+    assert under and all(c.doc_id == "pay" for c in found.values())  # words only its heading has
+    row = next(r for r, c in found.items() if c is under[0])
+    stored = reader.vectors.index.reconstruct(row)
+    embedded = Engine.open(settings_for(tmp_path)).embedder.embed_passages([under[0].text])[0]
+    assert float(stored @ embedded) > 0.999  # the vector is the passage's alone
+
+
 def test_links_out_of_an_indexed_folder_are_not_followed(tmp_path, corpus):
     secret = tmp_path / "secret.txt"
     secret.write_text("password: hunter2", encoding="utf-8")
