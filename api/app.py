@@ -72,7 +72,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
             app.state.engine = await run_in_threadpool(Engine.open, settings)
-            await run_in_threadpool(app.state.engine.warm)
+        await run_in_threadpool(app.state.engine.warm)  # before the first request, not during it
         sighup = reload_on_sighup(app.state.reloader)
         yield
         if sighup:

@@ -42,6 +42,7 @@ class Reloader:
             if old is not None and _supervisor() is not None:
                 return self._restart_workers(old, previous, live)
             new = self._open(old)
+            new.warm()  # the new generation's pages are faulted in here, not by the first requests
             self.app.state.engine = new
             log.info("index reloaded", extra={"event": "reload", "generation": new.reader.path.name,
                                               "previous": previous, "documents": len(new.reader.documents)})

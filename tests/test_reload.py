@@ -135,6 +135,26 @@ def test_reload_serves_the_new_index_without_dropping_a_request(index_dir):
         server.stop()
 
 
+def test_a_server_warms_its_engine_before_answering_and_each_reloaded_one(index_dir, monkeypatch):
+    from api.app import create_app
+    from govqa.engine import Engine
+
+    warmed: list[str] = []
+    real_warm = Engine.warm
+    monkeypatch.setattr(Engine, "warm", lambda self: (warmed.append(self.reader.path.name), real_warm(self)))
+    engine = Engine.open(settings(index_dir))  # as `govqa serve` with one worker: opened before the app
+    server = LiveServer(create_app(settings(index_dir), engine=engine)).start()
+    try:
+        assert warmed == [current_generation(index_dir).name]
+        assert engine._lexicon()._lexicon is not None  # the shipped lexicon read at start, not at a question
+        add_a_document(index_dir)
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            assert http.post("/admin/reload").json()["status"] == "reloaded"
+        assert warmed == [warmed[0], current_generation(index_dir).name]
+    finally:
+        server.stop()
+
+
 def test_reload_to_an_index_of_another_format_version_is_409_and_the_old_one_keeps_serving(index_dir):
     from api.app import create_app
 

@@ -83,3 +83,41 @@ def test_several_files_parsed_side_by_side_index_like_one_at_a_time(tmp_path, mo
     a, b = IndexReader.open(tmp_path / "a"), IndexReader.open(tmp_path / "b")
     assert a.documents.keys() == b.documents.keys()
     np.testing.assert_allclose(a.vectors.reconstruct_n(0, a.size), b.vectors.reconstruct_n(0, b.size), atol=1e-6)
+
+
+def mapped_kb(path: Path) -> int:
+    """Resident kB of this process's mappings of `path` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if line[:1].isdigit() or line[:1] in "abcdef" and "-" in line.split()[0]:
+            inside = line.rstrip().endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_warming_faults_in_the_mapped_vectors_and_bm25_arrays_and_keeps_nprobe(tmp_path, monkeypatch):
+    import faiss
+
+    from govqa.lexical import LexicalIndex, Tokenizer
+
+    monkeypatch.setattr(store, "EXACT_MAX", 1000)
+    monkeypatch.setattr(store, "IVF_NPROBE", 2)
+    vectors = unit_vectors(20000, dim=64)  # 5 MB of vectors in 141 lists
+    faiss.write_index(store.vector_index(vectors, 64), str(tmp_path / "vectors.faiss"))
+    searcher = store.SearchOnCallingThread(store._read_vectors(tmp_path / "vectors.faiss"))
+    before = searcher.search(vectors[:3], 5)
+    cold = mapped_kb(tmp_path / "vectors.faiss")
+    store.warm_vectors(searcher)
+    assert mapped_kb(tmp_path / "vectors.faiss") > max(4 * cold, 4000)  # ~all 5,120 kB resident now
+    assert searcher.index.nprobe == 2
+    assert all((a == b).all() for a, b in zip(before, searcher.search(vectors[:3], 5)))
+
+    words = [f"語{i}" for i in range(3000)]
+    texts = [" ".join(words[(i * 7) % 3000:(i * 7) % 3000 + 50]) for i in range(3000)]
+    LexicalIndex.build(texts, Tokenizer()).save(tmp_path / "lexical")
+    lexical = LexicalIndex.load(tmp_path / "lexical", Tokenizer())
+    arrays = [path for path in (tmp_path / "lexical").iterdir() if path.suffix == ".npy" and path.stat().st_size > 100_000]
+    assert arrays and sum(mapped_kb(p) for p in arrays) < 100  # memory-mapped, not read
+    lexical.warm()
+    assert sum(mapped_kb(p) for p in arrays) >= 0.9 * sum(p.stat().st_size for p in arrays) / 1024

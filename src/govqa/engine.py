@@ -88,7 +88,9 @@ class Engine:
         return _lexicon_at(path)
 
     def warm(self) -> None:
-        """Load what the first English question would otherwise wait for (a server calls it at start)."""
+        """Load what the first questions would otherwise wait for (a server calls it at start): the
+        lexicon, and the pages of the memory-mapped index."""
+        self.reader.warm()
         lexicon = self._lexicon()
         if lexicon is not None:
             lexicon.load()

@@ -102,6 +102,14 @@ class LexicalIndex:
         # A generation's files never change once written, and are deleted only when no reader holds them.
         return cls(bm25s.BM25.load(str(folder), mmap=True), tokenizer)
 
+    def warm(self) -> None:
+        """Read one value per memory page of the BM25 arrays, so that queries find them mapped."""
+        import numpy as np
+
+        for key in ("data", "indices", "indptr"):
+            array = self._bm25.scores[key]
+            np.add.reduce(array[:: max(1, 4096 // array.itemsize)])
+
     def query_tokens(self, query: str) -> list[str]:
         """The query's tokens that occur in the corpus at all."""
         return [t for t in dict.fromkeys(self._tokenizer(query)) if t in self._vocab and t]

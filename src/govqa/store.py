@@ -216,6 +216,22 @@ def _read_vectors(path: Path):
     return index
 
 
+def warm_vectors(vectors: "SearchOnCallingThread") -> None:
+    """Search once through every vector (every IVF list), so that each page of a memory-mapped
+    index is faulted in; the index's nprobe is left as it was."""
+    index = vectors.index
+    if not index.ntotal:
+        return
+    nprobe = getattr(index, "nprobe", None)
+    if nprobe is not None:
+        index.nprobe = index.nlist
+    try:
+        vectors.search(np.zeros((1, index.d), dtype=np.float32), 1)
+    finally:
+        if nprobe is not None:
+            index.nprobe = nprobe
+
+
 class SearchOnCallingThread:
     """A FAISS index whose search uses only the calling thread.
 
@@ -309,6 +325,16 @@ class IndexReader:
     def pages_of(self, doc_id: str) -> list[Page]:
         rows = self._db().execute("SELECT page, text, ocr FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,))
         return [Page(page=p, text=t, ocr=bool(o)) for p, t, o in rows]
+
+    def warm(self) -> None:
+        """Fault in the memory-mapped vectors and BM25 arrays now rather than during the first queries.
+
+        Every page a search reads is faulted in once per process; at 1M chunks a fresh process
+        paid for that in its first hundreds of queries (dense p95 454 ms, docs/performance.md).
+        One search over every IVF list touches all the vectors; a server calls this at start.
+        """
+        warm_vectors(self.vectors)
+        self.lexical.warm()
 
     @property
     def size(self) -> int:
