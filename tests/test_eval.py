@@ -204,3 +204,19 @@ def test_cli_eval_errors_are_one_line(sample_index, tmp_path, monkeypatch, capsy
         assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
     code, _, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--index-dir", str(tmp_path / "none"))
     assert code == 2 and "no index" in err
+
+
+def test_cli_eval_table_keeps_every_number_whole_in_80_columns(sample_index, tmp_path, monkeypatch, capsys):
+    import re
+
+    from rich.console import Console
+
+    from govqa import cli
+
+    monkeypatch.setattr(cli, "out", Console(width=80))
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--compare", "bm25,hybrid-nolexicon",
+                             "--index-dir", str(sample_index))
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if re.search(r"│ (all|ja|en) ", line)]
+    assert len(rows) == 6 and "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert all(len(re.findall(r"\b[01]\.\d{3}\b", row)) == 5 for row in rows)  # h@1 h@5 h@10 MRR nDCG

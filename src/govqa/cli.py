@@ -326,8 +326,11 @@ def evaluate(
     columns = {"hit@1": "h@1", "hit@5": "h@5", "hit@10": "h@10", "mrr@10": "MRR", "ndcg@10": "nDCG",
                "latency_ms_p50": "p50 ms"}
     table = Table(title=f"{questions.name}: page-level retrieval", padding=(0, 1))
-    for name in ("mode", "lang", "n", *columns.values()):
-        table.add_column(name, justify="right" if name not in ("mode", "lang") else "left", no_wrap=True)
+    table.add_column("mode", overflow="fold", min_width=8)  # a long mode name folds; the numbers never become "0.8…"
+    table.add_column("lang", no_wrap=True, min_width=4)
+    table.add_column("n", justify="right", no_wrap=True, min_width=3)
+    for name in columns.values():
+        table.add_column(name, justify="right", no_wrap=True, min_width=max(len(name), 5))
     for mode, lang, metrics in metric_rows(runs):
         table.add_row(mode, lang, str(metrics["n"]), *(f"{metrics[c]:.0f}" if c.startswith("latency")
                                                       else f"{metrics[c]:.3f}" for c in columns))
