@@ -279,3 +279,26 @@ def test_the_shipped_lexicon_is_the_default_and_none_turns_it_off(sample_index):
     result = subprocess.run([sys.executable, "-m", "govqa.cli", "search", english, "--index-dir", str(sample_index)],
                             capture_output=True, text=True, env={**__import__("os").environ, "GOVQA_LEXICON": "/nope.tsv"})
     assert result.returncode != 0 and result.stderr.strip().count("\n") == 0 and "no lexicon at" in result.stderr
+
+
+BRIDGE_IN_A_CHILD = r"""
+import hashlib, sys
+from govqa.crosslingual import feedback_terms
+from govqa.lexical import LexicalIndex, Tokenizer
+texts = ["原薬の登録申請と手数料の納付", "製造所の変更と軽微変更届出", "国内管理人の選任と届出", "承認申請書の記載事項"]
+tok = Tokenizer()
+lexical = LexicalIndex.build(texts * 3, tok)
+terms = feedback_terms(texts, tok, lexical, 5)  # many words tie on IDF: which five win must not vary
+rows, scores = lexical.search("", 12, weights={t: 0.1 * (i % 3 + 1) for i, t in enumerate(reversed(list(terms)))})
+print(list(terms), hashlib.md5(rows.tobytes() + scores.tobytes()).hexdigest())
+"""
+
+
+def test_feedback_and_weighted_search_are_the_same_in_every_process():
+    import os
+    import subprocess
+    import sys
+
+    results = {subprocess.run([sys.executable, "-c", BRIDGE_IN_A_CHILD], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(1, 7)}
+    assert len(results) == 1, results  # Python salts str hashes per process: no set order may leak into results

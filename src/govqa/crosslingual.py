@@ -34,7 +34,7 @@ def feedback_terms(texts: list[str], tokenizer: Tokenizer, lexical: LexicalIndex
     passages counts twice); words all in hiragana (こと, その) and numbers carry no topic."""
     weight: Counter[str] = Counter()
     for text in texts:
-        for token in set(tokenizer(text)):
+        for token in dict.fromkeys(tokenizer(text)):  # not a set: ties keep text order in every process
             if _HIRAGANA.fullmatch(token) or token.isdigit() or len(token) < 2 and not _KANJI.search(token):
                 continue
             weight[token] += lexical.idf(token)

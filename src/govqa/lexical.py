@@ -167,7 +167,7 @@ class LexicalIndex:
 
         matrix = self._bm25.scores  # one CSC column of per-document BM25 contributions per word
         scores = np.zeros(int(matrix["num_docs"]), dtype=np.float32)
-        for token, weight in weights.items():
+        for token, weight in sorted(weights.items()):  # one summation order, whatever order the caller built
             column = self._vocab.get(token)
             if column is None or weight <= 0:
                 continue
