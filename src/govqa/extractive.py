@@ -115,7 +115,7 @@ class ExtractiveSummarizer:
         p = self.policy
         sentence_words = [set(request.tokenize(c.text)) for c in found]
         weights = {w: math.log(1 + len(found) / (1 + sum(w in words for words in sentence_words)))
-                   for w in set(request.tokenize(request.query))}
+                   for w in dict.fromkeys(request.tokenize(request.query))}  # sums in one order in every process
         total = sum(weights.values())
         asked = list(dict.fromkeys(q for c in found for q in c.asked))
         vectors = request.embedder.embed_passages([c.text for c in found] + asked)
