@@ -30,6 +30,7 @@ from .accesslog import AccessLog
 from .auth import add_access_control, file_link_query
 from .files import FileGuard, file_response
 from .highlight import query_terms, term_spans
+from .mcp_http import mount_mcp
 from .reload import Reloader, reload_on_sighup, stop_sighup
 from .schemas import (
     AskRequest,
@@ -74,7 +75,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             app.state.engine = await run_in_threadpool(Engine.open, settings)
         await run_in_threadpool(app.state.engine.warm)  # before the first request, not during it
         sighup = reload_on_sighup(app.state.reloader)
-        yield
+        async with mcp_running:
+            yield
         if sighup:
             stop_sighup()
 
@@ -90,6 +92,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _add_routes(app)
+    mcp_running = mount_mcp(app)
     return app
 
 

@@ -293,6 +293,21 @@ def support(
     out.print(table)
 
 
+@app.command()
+def mcp(
+    index_dir: Optional[Path] = IndexDirOpt,
+) -> None:
+    """Serve the index to an AI assistant over the Model Context Protocol (stdio): search, ask, support, documents."""
+    from .engine import Engine
+    from .mcp_server import create_mcp_server
+
+    settings = _settings(index_dir)
+    engine = Engine.open(settings)  # a missing index fails here with one line, before the assistant connects
+    err.print(f"govqa mcp: {len(engine.documents())} documents from {settings.index_dir}, speaking MCP on stdio",
+              highlight=False, soft_wrap=True)
+    create_mcp_server(lambda: engine).run("stdio")
+
+
 @app.command("eval")
 def evaluate(
     questions: Path = typer.Argument(..., help="JSONL: {\"question\": …, \"relevant\": [{\"doc_id\": …, \"page\": N}]} per line."),

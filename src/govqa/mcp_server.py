@@ -1,0 +1,170 @@
+"""govqa for AI assistants: a Model Context Protocol server with cited search, ask, claim checks and page text.
+
+One server definition, two transports: stdio (`govqa mcp`, for a desktop assistant) and
+streamable HTTP (mounted by `govqa serve` at /mcp, behind the same key, tokens and
+collections as every other route). The tools call the same Engine as the CLI and the API,
+so an assistant gets the same page-level citations a member of staff sees.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from pydantic import Field
+
+from . import __version__
+from .engine import MAX_QUERY_CHARS, Engine
+from .errors import GovqaError, NotFound
+from .models import Hit
+
+INSTRUCTIONS = (
+    "govqa searches the site's own government documents (Japanese and English) and answers with page-level "
+    "citations. Quote the page you rely on (doc_id, page, url) so that the user can check it. "
+    "govqa は自組織の行政文書を検索し、ページ単位の出典付きで答えます。回答に使ったページ（doc_id・page・url）を"
+    "必ず利用者に示してください。")
+
+Query = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S",
+                             description="A question or keywords, Japanese or English. 質問またはキーワード（日本語・英語）。")]
+Collections = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]] | None, Field(
+    default=None, max_length=100,
+    description="Only these collections (default: every collection you may read). 検索対象のコレクション（省略時は閲覧可能なすべて）。")]
+
+# Who is calling: the collections this request may read (None: all of them). The HTTP mount
+# resolves it from the request's token; stdio from the token the server was started with.
+ReadableFn = Callable[[Context], "frozenset[str] | None"]
+EngineFn = Callable[[], Engine]
+
+
+def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
+                      file_url: Callable[[str], str] | None = None) -> MCPServer:
+    """The MCP server over whatever engine `engine_of` returns at call time (a reload swaps it).
+
+    `file_url(doc_id)` gives the link of a local document's file (the HTTP mount passes its
+    own route); fetched sources always link to their original URL.
+    """
+    server = MCPServer(name="govqa", title="govqa", version=__version__, instructions=INSTRUCTIONS)
+
+    def scope(ctx: Context) -> frozenset[str] | None:
+        return readable(ctx) if readable is not None else None
+
+    async def call(fn, *args):
+        try:
+            return await anyio.to_thread.run_sync(fn, *args)
+        except GovqaError as exc:  # the user's mistake, in the same words as the API's 4xx
+            raise ToolError(str(exc)) from None
+
+    @server.tool(title="Search / 検索")
+    async def search(query: Query, ctx: Context, k: Annotated[int, Field(ge=1, le=100)] = 10,
+                     collections: Collections = None) -> dict[str, Any]:
+        """Ranked passages from the site's documents, each with its document, 1-based page and a link
+        that opens that page. 資料から関連箇所を順位付きで返します（文書・ページ・そのページを開くリンク付き）。"""
+        engine = engine_of()
+        hits = await call(lambda: _search(engine, query, k, _collections(scope(ctx), collections)))
+        return {"query": query.strip(), "hits": [_hit(engine, hit, file_url) for hit in hits]}
+
+    @server.tool(title="Ask / 質問")
+    async def ask(query: Query, ctx: Context, k: Annotated[int, Field(ge=1, le=100)] = 8,
+                  collections: Collections = None) -> dict[str, Any]:
+        """A short answer whose every [n] cites one of the returned passages, or an abstention
+        ("not in the sources") when the documents do not answer. 出典 [n] 付きの短い回答。資料に答えが
+        なければ回答を控えます（abstained: true）。"""
+        engine = engine_of()
+        answer = await call(lambda: _ask(engine, query, k, _collections(scope(ctx), collections)))
+        data = answer.to_dict()
+        data["hits"] = [_hit(engine, hit, file_url) for hit in answer.hits]
+        return data
+
+    @server.tool(title="Check claims / 主張の裏付け")
+    async def support(text: Annotated[str, Field(min_length=1, max_length=200_000, pattern=r"\S",
+                                                 description="The article or claims to check. 確認する文章。")],
+                      ctx: Context) -> dict[str, Any]:
+        """For each claim sentence of a text: a verdict (supported, weak, unsupported, contradicted) and the
+        passages that decide it, with pages. 文章の各主張について、資料による裏付けの判定と根拠箇所を返します。"""
+        engine = engine_of()
+        allowed = scope(ctx)
+        results = await call(lambda: _support(engine, text, allowed))
+        return {"claims": results}
+
+    @server.tool(title="List documents / 文書一覧")
+    async def list_documents(ctx: Context) -> dict[str, Any]:
+        """Every document you may read: doc_id, title, pages, language, link. 閲覧できる文書の一覧。"""
+        engine = engine_of()
+        allowed = scope(ctx)
+        records = [r for r in engine.documents() if _visible(r, allowed)]
+        return {"documents": [{"doc_id": r.doc_id, "title": r.title, "pages": r.pages, "lang": r.lang,
+                               "kind": r.kind, "url": _doc_url(r, file_url), "collection": _collection_of(r)}
+                              for r in records]}
+
+    @server.resource("govqa://documents/{doc_id}/pages/{page}", name="page-text", mime_type="text/plain",
+                     title="Page text / ページの本文")
+    async def page_text(doc_id: str, page: str, ctx: Context) -> str:
+        """The text of one page of a document, as indexed (1-based page). 文書の1ページ分の本文。"""
+        engine = engine_of()
+        record = engine.reader.documents.get(doc_id)
+        if record is None or not _visible(record, scope(ctx)) or not page.isdigit():
+            raise ResourceNotFoundError(f"no page {page} of a document {doc_id!r}")
+        try:
+            return await anyio.to_thread.run_sync(engine.page_text, doc_id, int(page))
+        except NotFound:
+            raise ResourceNotFoundError(f"no page {page} of a document {doc_id!r}") from None
+
+    return server
+
+
+def _search(engine: Engine, query: str, k: int, collections: frozenset[str] | None) -> list[Hit]:
+    if collections is None:
+        return engine.search(query, k=k)
+    return engine.search(query, k=k, collections=collections)
+
+
+def _ask(engine: Engine, query: str, k: int, collections: frozenset[str] | None):
+    if collections is None:
+        return engine.ask(query, k=k)
+    return engine.ask(query, k=k, collections=collections)
+
+
+def _support(engine: Engine, text: str, allowed: frozenset[str] | None) -> list[dict]:
+    from .claims import parse_article
+    from .support import SupportChecker, load_footnote_sources
+
+    kwargs = {} if allowed is None else {"collections": allowed}
+    checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest), **kwargs)
+    return [result.to_dict() for result in checker.check_article(parse_article(text))]
+
+
+def _collections(allowed: frozenset[str] | None, asked: list[str] | None) -> frozenset[str] | None:
+    """The collections a call searches: those asked for, within those the caller may read.
+
+    A collection the caller may not read is treated like one that does not exist (nothing
+    found), so its name is never confirmed.
+    """
+    if asked is None:
+        return allowed
+    asked_set = frozenset(asked)
+    return asked_set if allowed is None else asked_set & allowed
+
+
+def _collection_of(record) -> str:
+    return getattr(record, "collection", None) or "default"
+
+
+def _visible(record, allowed: frozenset[str] | None) -> bool:
+    return allowed is None or _collection_of(record) in allowed
+
+
+def _doc_url(record, file_url: Callable[[str], str] | None) -> str:
+    if record.url:
+        return record.url
+    return file_url(record.doc_id) if file_url else record.path
+
+
+def _hit(engine: Engine, hit: Hit, file_url: Callable[[str], str] | None) -> dict[str, Any]:
+    data = hit.to_dict()
+    record = engine.reader.documents[hit.doc_id]
+    if file_url is not None and not record.url:  # the server's own file route, not a path on its disk
+        base = file_url(hit.doc_id)
+        data["url"] = f"{base}#page={hit.page}" if record.kind == "pdf" else base
+    return data

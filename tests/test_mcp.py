@@ -1,0 +1,115 @@
+"""govqa as an MCP server, driven by the official SDK's own client: over stdio and over /mcp on a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+mcp = pytest.importorskip("mcp")
+from mcp import Client  # noqa: E402
+from mcp.client.stdio import StdioServerParameters  # noqa: E402
+
+FEE_QUESTION = "MF登録申請に費用はかかりますか"  # answered on page 3 of the scanned 000160131.pdf
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def stdio_params(index_dir: Path, **env) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "govqa.cli", "mcp", "--index-dir", str(index_dir)],
+                                 env={**os.environ, **env})
+
+
+async def _tools_and_search(client: Client, question: str) -> tuple[list[str], dict]:
+    tools = await client.list_tools()
+    result = await client.call_tool("search", {"query": question, "k": 5})
+    assert not result.is_error, result.content
+    return [t.name for t in tools.tools], result.structured_content
+
+
+def test_stdio_lists_tools_and_finds_the_sample_page(sample_index):
+    async def session():
+        async with Client(stdio_params(sample_index)) as client:
+            names, found = await _tools_and_search(client, FEE_QUESTION)
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            page = await client.read_resource("govqa://documents/000160131/pages/3")
+            return names, found, tools, page
+
+    names, found, tools, page = run(session())
+    assert {"search", "ask", "support", "list_documents"} <= set(names)
+    # Descriptions speak both languages: an assistant shows them to Japanese and English users.
+    for name in ("search", "ask", "support", "list_documents"):
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", tools[name].description), name
+        assert re.search(r"[A-Za-z]{4}", tools[name].description), name
+    top = [(h["doc_id"], h["page"]) for h in found["hits"][:3]]
+    assert ("000160131", 3) in top
+    hit = found["hits"][0]
+    assert {"doc_id", "title", "page", "text", "url", "lang"} <= hit.keys()
+    assert hit["url"].endswith(f"#page={hit['page']}")
+    assert "費用" in page.contents[0].text
+
+
+def test_stdio_ask_cites_only_its_passages_and_bad_arguments_are_tool_errors(sample_index):
+    async def session():
+        async with Client(stdio_params(sample_index)) as client:
+            answer = await client.call_tool("ask", {"query": FEE_QUESTION})
+            bad = [await client.call_tool("search", args) for args in (
+                {"query": ""}, {"query": "   "}, {"query": "x", "k": 0}, {"query": "x", "k": 1000},
+                {"query": "x" * 2001}, {"k": 3}, {"query": 12})]
+            unknown_page = None
+            try:
+                await client.read_resource("govqa://documents/000160131/pages/999")
+            except Exception as exc:  # the SDK raises the server's error for a missing resource
+                unknown_page = exc
+            listed = await client.call_tool("list_documents", {})
+            return answer, bad, unknown_page, listed
+
+    answer, bad, unknown_page, listed = run(session())
+    assert not answer.is_error
+    data = answer.structured_content
+    numbers = {c["n"] for c in data["citations"]}
+    assert set(map(int, re.findall(r"\[(\d+)\]", data["answer"]))) <= numbers
+    for citation in data["citations"]:
+        hit = data["hits"][citation["n"] - 1]
+        assert (hit["doc_id"], hit["page"]) == (citation["doc_id"], citation["page"])
+    assert data["abstained"] or data["citations"]
+    assert all(result.is_error for result in bad)
+    assert unknown_page is not None and "999" in str(unknown_page)
+    assert {d["doc_id"] for d in listed.structured_content["documents"]} >= {"000160131", "000159994"}
+
+
+def test_stdio_on_a_missing_index_fails_with_one_line(tmp_path):
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "govqa.cli", "mcp", "--index-dir", str(tmp_path / "none")],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_http_mount_answers_with_the_sdk_client(sample_api_url):
+    async def session():
+        async with Client(f"{sample_api_url}/mcp") as client:
+            names, found = await _tools_and_search(client, FEE_QUESTION)
+            answer = await client.call_tool("ask", {"query": "Is there a fee to apply for MF registration?"})
+            claims = await client.call_tool("support", {"text": "MF登録申請の提出先は独立行政法人医薬品医療機器総合機構である。"})
+            bad = await client.call_tool("ask", {"query": "x", "k": -1})
+            return names, found, answer, claims, bad
+
+    names, found, answer, claims, bad = run(session())
+    assert "search" in names
+    assert ("000160131", 3) in [(h["doc_id"], h["page"]) for h in found["hits"][:3]]
+    # On the server, a local file links to the server's own file route, never to a path on its disk.
+    assert all(h["url"].startswith(("/documents/", "http")) for h in found["hits"])
+    data = answer.structured_content
+    assert set(map(int, re.findall(r"\[(\d+)\]", data["answer"]))) <= {c["n"] for c in data["citations"]}
+    verdicts = claims.structured_content["claims"]
+    assert verdicts and verdicts[0]["verdict"] in ("supported", "weak", "unsupported", "contradicted")
+    assert bad.is_error
