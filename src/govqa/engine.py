@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
+from . import access as _access
+from .access import Access
 from .answer import AskEvent, answer_events, final_answer
 from .build import BuildReport, build_index
 from .config import Settings
@@ -58,7 +60,10 @@ class Engine:
         engine._lexicon()  # a wrong GOVQA_LEXICON fails here, not at the first English question
         return engine
 
-    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", collections: list[str] | None = None,
+               access: Access | None = None) -> list[Hit]:
+        """The k best passages in `collections` (default: every collection the caller may see)."""
+        allowed = self.reader.row_filter(self.scope(collections, access))
         query = query.strip()
         if not query:
             raise QueryError("the query is empty")
@@ -70,9 +75,9 @@ class Engine:
             raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
         scorer = self._reranker()
         if scorer is None:
-            return retrieve(self.reader, self.embedder, query, k=k, mode=mode, lexicon=self._lexicon())
+            return retrieve(self.reader, self.embedder, query, k=k, mode=mode, lexicon=self._lexicon(), allowed=allowed)
         hits = retrieve(self.reader, self.embedder, query, k=max(k, self.settings.rerank_depth), mode=mode,
-                        lexicon=self._lexicon())
+                        lexicon=self._lexicon(), allowed=allowed)
         return rerank(query, hits, scorer, k)
 
     def _lexicon(self) -> LazyLexicon | None:
@@ -112,32 +117,52 @@ class Engine:
                 self._summarizers[name] = load_summarizer(name, self.settings)
             return self._summarizers[name]
 
-    def ask(self, query: str, k: int = 8, llm: str | None = None) -> Answer:
+    def ask(self, query: str, k: int = 8, llm: str | None = None, collections: list[str] | None = None) -> Answer:
         """Passages plus a summary whose every [n] was checked, or an abstention.
 
         A backend that fails (server down, timeout) still yields the passages, with the
         reason in `message`.
         """
-        return final_answer(self.ask_stream(query, k=k, llm=llm, stream=False))
+        return final_answer(self.ask_stream(query, k=k, llm=llm, stream=False, collections=collections))
 
-    def ask_stream(self, query: str, k: int = 8, llm: str | None = None, stream: bool = True) -> Iterator[AskEvent]:
+    def ask_stream(self, query: str, k: int = 8, llm: str | None = None, stream: bool = True,
+                   collections: list[str] | None = None) -> Iterator[AskEvent]:
         """`ask` as events: `hits`, then `delta`s of checked answer text, then the final `answer`.
 
         Bad input (empty query, unknown backend) raises here, before the first event, so an
         HTTP handler can still answer 4xx; `AskEvent.to_sse()` gives each event as an SSE frame.
         """
         summarizer = self.summarizer(llm)
-        hits = self.search(query, k=k)
+        hits = self.search(query, k=k, collections=collections)
         return answer_events(query.strip(), hits, summarizer, self.embedder, self.reader.tokenizer, stream=stream)
 
-    def documents(self) -> list[DocRecord]:
-        return list(self.reader.documents.values())
+    # Every lookup below answers for the caller's Access (access.current() unless given): a document
+    # outside it is reported exactly as one that does not exist, so routes built on these inherit the check.
 
-    def document(self, doc_id: str) -> DocRecord:
+    def scope(self, collections: list[str] | None = None, access: Access | None = None) -> frozenset[str] | None:
+        """The collections a search reads: `collections` (checked against the caller's Access) or all it sees."""
+        from .catalog import known
+
+        access = access or _access.current()
+        if collections is None:
+            return access.collections
+        return access.scope(collections, known(self.settings.index_dir, self.reader.collections))
+
+    def documents(self, access: Access | None = None, collections: list[str] | None = None) -> list[DocRecord]:
+        access = access or _access.current()
+        chosen = self.scope(collections, access)
+        return [d for d in self.reader.documents.values() if access.sees(d.collection)
+                and (chosen is None or d.collection in chosen)]
+
+    def document(self, doc_id: str, access: Access | None = None) -> DocRecord:
         record = self.reader.documents.get(doc_id)
-        if record is None:
+        if record is None or not (access or _access.current()).sees(record.collection):
             raise NotFound(f"no document {doc_id!r} in the index")
         return record
+
+    def has_document(self, doc_id: str, access: Access | None = None) -> bool:
+        record = self.reader.documents.get(doc_id)
+        return record is not None and (access or _access.current()).sees(record.collection)
 
     def page_text(self, doc_id: str, page: int) -> str:
         record = self.document(doc_id)
@@ -154,8 +179,12 @@ class Engine:
             raise NotFound(f"the file of {doc_id!r} is no longer at {record.path}")
         return path
 
-    def health(self) -> dict:
-        return {"status": "ok", "documents": len(self.reader.documents), "chunks": self.reader.size,
+    def health(self, access: Access | None = None) -> dict:
+        """Counts of what the caller may see (an anonymous caller of a server with tokens sees 0)."""
+        access = access or _access.current()
+        allowed = self.reader.row_filter(access.collections)
+        return {"status": "ok", "documents": len(self.documents(access)),
+                "chunks": self.reader.size if allowed is None else allowed.count,
                 "embedder": self.reader.manifest.embedder, "generation": self.reader.path.name}
 
 

@@ -139,11 +139,12 @@ class LexicalIndex:
         return matrix["indices"][matrix["indptr"][column]:matrix["indptr"][column + 1]]
 
     def search(self, query: str, n: int, tokens: list[str] | None = None,
-               weights: dict[str, float] | None = None):
+               weights: dict[str, float] | None = None, allowed=None):
         """Top-n (rows, scores) with a positive BM25 score, best first.
 
         `weights` (token -> weight) scores a weighted bag of words instead of the query:
-        terms mined from other passages count as much as they are trusted.
+        terms mined from other passages count as much as they are trusted. `allowed` (a boolean
+        row mask) zeroes every other row's score before the top n are taken.
         """
         import numpy as np
 
@@ -156,6 +157,8 @@ class LexicalIndex:
             scores = self._bm25.get_scores(tokens)
         if not len(scores):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]

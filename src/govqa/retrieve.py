@@ -10,7 +10,7 @@ from .crosslingual import Lexicon, feedback_terms
 from .embed import Embedder
 from .lang import detect_lang
 from .models import Hit
-from .store import IndexReader
+from .store import IndexReader, RowFilter
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,19 @@ class Candidate:
     lexical: float | None = None
 
 
-def dense_candidates(reader: IndexReader, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+def dense_candidates(reader: IndexReader, query_vector: np.ndarray, n: int,
+                     allowed: RowFilter | None = None) -> list[tuple[int, float]]:
     if reader.size == 0:
         return []
-    scores, rows = reader.vectors.search(query_vector[None, :].astype(np.float32), min(n, reader.size))
+    scores, rows = reader.vectors.search(query_vector[None, :].astype(np.float32), min(n, reader.size), allowed)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
 
 def lexical_candidates(reader: IndexReader, query: str, query_lang: str, n: int,
-                       weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
+                       weights: dict[str, float] | None = None, allowed: RowFilter | None = None
+                       ) -> list[tuple[int, float]]:
     """BM25 matches among passages in one script: the query's, or `weights`' words (another script's)."""
-    rows, scores = reader.lexical.search(query, n * 2, weights=weights)
+    rows, scores = reader.lexical.search(query, n * 2, weights=weights, allowed=None if allowed is None else allowed.mask)
     keep = reader.chunk_langs[rows] == (query_lang == "ja")
     rows, scores = rows[keep], scores[keep]
     return [(int(r), float(s)) for r, s in zip(rows[:n], scores[:n])]
@@ -119,8 +121,8 @@ def penalise_short(dense: list[tuple[int, float]], stored: dict, chars: int, pen
 
 
 def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: list[tuple[int, float]],
-                      stored: dict, config: FusionConfig, n: int, lexicon: Lexicon | None = None
-                      ) -> list[tuple[list[tuple[int, float]], float]]:
+                      stored: dict, config: FusionConfig, n: int, lexicon: Lexicon | None = None,
+                      allowed: RowFilter | None = None) -> list[tuple[list[tuple[int, float]], float]]:
     """Lexical candidates in the script the query is not written in, each list with its weight."""
     other = "en" if query_lang == "ja" else "ja"
     lists = []
@@ -128,7 +130,7 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
         best = [stored[row] for row, _ in dense if row in stored and stored[row].lang == other][:config.feedback_docs]
         terms = feedback_terms([c.text for c in best], reader.tokenizer, reader.lexical, config.feedback_terms)
         if terms:
-            lists.append((lexical_candidates(reader, "", other, n, weights=terms), config.feedback_weight))
+            lists.append((lexical_candidates(reader, "", other, n, weights=terms, allowed=allowed), config.feedback_weight))
     if lexicon is not None and config.lexicon_weight and query_lang == "en":
         anchor = None
         if config.lexicon_anchor:
@@ -136,7 +138,7 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
             anchor = np.array(rows[:config.lexicon_anchor], dtype=np.int64)
         terms = lexicon.translate(query, reader.lexical, reader.tokenizer, anchor, config.lexicon_content_only)
         if terms:
-            lists.append((lexical_candidates(reader, "", other, n, weights=terms), config.lexicon_weight))
+            lists.append((lexical_candidates(reader, "", other, n, weights=terms, allowed=allowed), config.lexicon_weight))
     return [(found, weight) for found, weight in lists if found]
 
 
@@ -181,26 +183,30 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], confi
 
 
 def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, mode: str = "hybrid",
-             config: FusionConfig | None = None, lexicon: Lexicon | None = None) -> list[Hit]:
+             config: FusionConfig | None = None, lexicon: Lexicon | None = None,
+             allowed: RowFilter | None = None) -> list[Hit]:
     """The k best passages, at most one per page, for a query in any language.
 
     `mode` is hybrid, dense, lexical or one of the named VARIANTS (a mode with its own
-    FusionConfig); an explicit `config` wins over the variant's.
+    FusionConfig); an explicit `config` wins over the variant's. `allowed` (IndexReader.row_filter)
+    limits every candidate list to some collections' rows before ranking, so k hits come back when k exist.
     """
+    if allowed is not None and not allowed.count:
+        return []
     mode, preset = VARIANTS[mode]
     config = config or preset
     query_lang = detect_lang(query)
     n = max(config.candidates, k * 4)
-    dense = dense_candidates(reader, embedder.embed_query(query), n) if mode in ("hybrid", "dense") else []
+    dense = dense_candidates(reader, embedder.embed_query(query), n, allowed) if mode in ("hybrid", "dense") else []
     stored = reader.chunks([row for row, _ in dense])
     share = script_share(reader, dense, query_lang, config.share_window) if dense else 1.0
     cosines = dict(dense)  # hits report the embedder's own cosine (answer.py and support.py read it)
     dense = penalise_short(dense, stored, config.short_chars, config.short_penalty * (1.0 - share))
-    lexical = lexical_candidates(reader, query, query_lang, n) if mode in ("hybrid", "lexical") else []
+    lexical = lexical_candidates(reader, query, query_lang, n, allowed=allowed) if mode in ("hybrid", "lexical") else []
     extra = []
     if mode == "hybrid" and share < 1.0:
         extra = [(found, weight * (1.0 - share)) for found, weight in
-                 bridge_candidates(reader, query, query_lang, dense, stored, config, n, lexicon)]
+                 bridge_candidates(reader, query, query_lang, dense, stored, config, n, lexicon, allowed)]
     ranked = fuse(dense, lexical, config, share, extra)
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
     missing = [c.row for c in ranked[: n * 2] if c.row not in stored]

@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 EXACT_MAX = 200_000  # vectors searched exactly (IndexFlatIP); larger indexes use IVF (vector_index)
 IVF_TRAIN_PER_LIST = 40  # training vectors per IVF list (FAISS warns below 39)
 IVF_NPROBE = 64  # lists searched per query; bench/bench_ann.py: recall vs exact at 1M
+DEFAULT_COLLECTION = "default"  # every document belongs to one collection; older indexes hold only this one
 
 
 @dataclass
@@ -52,6 +53,7 @@ class DocRecord:
     ocr_pages: list[int] = field(default_factory=list)
     unindexed_pages: list[int] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass
@@ -243,14 +245,39 @@ class SearchOnCallingThread:
     def __init__(self, index) -> None:
         self.index = index
 
-    def search(self, queries: np.ndarray, k: int):
+    def search(self, queries: np.ndarray, k: int, allowed: "RowFilter | None" = None):
+        """The k nearest rows; with `allowed`, the k nearest among those rows (filtered before ranking)."""
         import faiss
 
         faiss.omp_set_num_threads(1)  # per calling thread (OpenMP's setting is thread-local)
-        return self.index.search(queries, k)
+        if allowed is None:
+            return self.index.search(queries, k)
+        k = min(k, allowed.count) or 1
+        nprobe = getattr(self.index, "nprobe", None)
+        if nprobe is None:
+            return self.index.search(queries, k, params=faiss.SearchParameters(sel=allowed.selector))
+        scores, rows = self.index.search(queries, k, params=faiss.SearchParametersIVF(sel=allowed.selector, nprobe=nprobe))
+        if (rows[0] >= 0).sum() < k and nprobe < self.index.nlist:
+            # A small collection may have too few rows in the probed lists: look in every list, so
+            # a filtered search still returns k rows when k exist (the selector skips the others cheaply).
+            params = faiss.SearchParametersIVF(sel=allowed.selector, nprobe=self.index.nlist)
+            scores, rows = self.index.search(queries, k, params=params)
+        return scores, rows
 
     def __getattr__(self, name: str):
         return getattr(self.index, name)
+
+
+class RowFilter:
+    """The rows (chunks) a search may return: a boolean mask, and the same as a FAISS selector."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        import faiss
+
+        self.mask = mask
+        self.count = int(mask.sum())
+        self._bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap reads bit i of byte i >> 3
+        self.selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bits))
 
 
 @dataclass
@@ -287,6 +314,10 @@ class IndexReader:
         self._local = threading.local()
         self.chunk_langs = np.array([lang == "ja" for (lang,) in
                                      self._db().execute("SELECT lang FROM chunks ORDER BY id")], dtype=bool)
+        self.collections = {d.collection for d in self.manifest.documents}
+        self._row_docs: np.ndarray | None = None  # document number of each row, read on the first filtered search
+        self._filters: dict[frozenset[str], RowFilter] = {}
+        self._filters_lock = threading.Lock()
 
     @classmethod
     def open(cls, index_dir: Path) -> "IndexReader":
@@ -326,6 +357,24 @@ class IndexReader:
         rows = self._db().execute("SELECT page, text, ocr FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,))
         return [Page(page=p, text=t, ocr=bool(o)) for p, t, o in rows]
 
+    def row_filter(self, collections: frozenset[str] | None) -> RowFilter | None:
+        """The rows of these collections' documents; None when that is every row (nothing to filter)."""
+        if collections is None or self.collections <= collections:
+            return None
+        with self._filters_lock:
+            found = self._filters.get(collections)
+            if found is None:
+                if self._row_docs is None:
+                    number = {doc_id: i for i, doc_id in enumerate(self.documents)}
+                    self._row_docs = np.fromiter((number[d] for (d,) in self._db().execute(
+                        "SELECT doc_id FROM chunks ORDER BY id")), dtype=np.int32, count=self.size)
+                chosen = np.array([d.collection in collections for d in self.documents.values()], dtype=bool)
+                found = RowFilter(chosen[self._row_docs] if len(chosen) else np.zeros(self.size, dtype=bool))
+                if len(self._filters) >= 64:  # one per distinct set of collections asked for; a few in practice
+                    self._filters.clear()
+                self._filters[collections] = found
+            return found
+
     def warm(self) -> None:
         """Fault in the memory-mapped vectors and BM25 arrays now rather than during the first queries.
 
@@ -335,6 +384,8 @@ class IndexReader:
         """
         warm_vectors(self.vectors)
         self.lexical.warm()
+        if len(self.collections) > 1:  # the row -> document map, read here rather than by the first filtered search
+            self.row_filter(frozenset())
 
     @property
     def size(self) -> int:

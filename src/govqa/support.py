@@ -145,14 +145,13 @@ class SupportChecker:
         return self._idf_cache[word]
 
     def _cited(self, claim: Claim) -> list[CitedSource]:
-        documents = self.engine.reader.documents
         cited = []
         for footnote in claim.footnotes:
             sources = self.by_footnote.get(footnote, [])
             if not sources:
                 cited.append(CitedSource(footnote, None, False))
             for source in sources:
-                cited.append(CitedSource(footnote, source.id, source.id in documents, source.locators.get(footnote)))
+                cited.append(CitedSource(footnote, source.id, self.engine.has_document(source.id), source.locators.get(footnote)))
         return cited
 
     @staticmethod
