@@ -220,3 +220,87 @@ def test_cli_eval_table_keeps_every_number_whole_in_80_columns(sample_index, tmp
     rows = [line for line in out.splitlines() if re.search(r"│ (all|ja|en) ", line)]
     assert len(rows) == 6 and "…" not in out and max(len(line) for line in out.splitlines()) <= 80
     assert all(len(re.findall(r"\b[01]\.\d{3}\b", row)) == 5 for row in rows)  # h@1 h@5 h@10 MRR nDCG
+
+
+# --- eval --answers: the answer a reader sees first, judged by page ------------------------------
+
+def _answer(cited: list[tuple[str, int]], passages: list[tuple[str, int]], abstained: bool = False,
+            text: str = "…[1]") -> "Answer":
+    from govqa.models import Answer, Citation
+
+    hits = [Hit(rank=i, score=1.0, doc_id=d, title=d, page=p, text="", source="", url="", lang="ja")
+            for i, (d, p) in enumerate(passages, start=1)]
+    return Answer(query="q", answer="" if abstained else text, llm="extractive", abstained=abstained, hits=hits,
+                  citations=[] if abstained else [Citation(n=i, doc_id=d, page=p) for i, (d, p) in enumerate(cited, 1)])
+
+
+def test_answer_metrics_on_a_hand_made_case(tmp_path):
+    from govqa.evalanswers import AnswerRun, judge_answer
+
+    questions = load_questions(write_jsonl(tmp_path / "q.jsonl", HAND_MADE))
+    outcomes = [
+        judge_answer(questions[0], _answer([("a", 1)], [("a", 1), ("x", 1)]), 100.0),  # cites its gold page
+        judge_answer(questions[1], _answer([("x", 1), ("y", 1)], [("x", 1), ("b", 3)], text="0123456789"), 200.0),
+        judge_answer(questions[2], _answer([], [("x", 1)], abstained=True), 300.0),  # abstains on answerable
+        judge_answer(questions[3], _answer([("x", 1)], [("x", 1)]), 400.0),  # answers an unanswerable one
+    ]
+    m = AnswerRun("extractive", outcomes).metrics()
+    assert (m["n"], m["unanswerable"]) == (3, 1)
+    assert m["gold_cited"] == round(1 / 3, 4)  # the abstention counts as a miss
+    assert m["gold_in_passages"] == round(2 / 3, 4)
+    assert m["abstain_answerable"] == round(1 / 3, 4) and m["abstain_unanswerable"] == 0.0
+    assert m["citations"] == round((1 + 2 + 1) / 3, 2)  # over the three answers given
+    assert m["answer_chars"] == round((4 + 10 + 4) / 3, 2)
+    assert m["latency_ms_p50"] == 250.0
+    only_ja = AnswerRun("extractive", outcomes).metrics("ja")
+    assert only_ja["n"] == 2 and only_ja["abstain_unanswerable"] is None  # no unanswerable Japanese question
+
+
+def test_answer_backends_are_checked():
+    from govqa.evalanswers import BackendFailed, llm_names
+
+    assert llm_names(None, None) == (None, ["extractive"])
+    assert llm_names("extractive,none", None) == (None, ["extractive", "none"])  # --compare naming backends
+    assert llm_names("bm25,hybrid", "none") == ("bm25,hybrid", ["none"])
+    with pytest.raises(BackendFailed, match="unknown LLM backend 'gpt9' in --llm"):
+        llm_names(None, "extractive,gpt9")
+    with pytest.raises(BackendFailed, match="not both"):
+        llm_names("extractive", "none")
+
+
+@pytest.mark.slow
+def test_cli_eval_answers_reports_citations_and_abstentions_per_language(sample_index, tmp_path, monkeypatch,
+                                                                         capsys):
+    report = tmp_path / "report"
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--answers", "--llm",
+                             "extractive,none", "--json", "--report", str(report), "--index-dir", str(sample_index))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["n"] == 12 and "hit@5" in result  # the retrieval metrics stay as the contract has them
+    answers = result["answers"]
+    assert answers["llm"] == "extractive" and list(answers["compare"]) == ["extractive", "none"]
+    extractive, none = answers["compare"]["extractive"], answers["compare"]["none"]
+    assert set(extractive["by_lang"]) == {"ja", "en"}
+    assert extractive["by_lang"]["ja"]["gold_cited"] >= 0.8 and extractive["by_lang"]["ja"]["abstain_answerable"] == 0
+    assert extractive["unanswerable"] == 1 and extractive["abstain_unanswerable"] is not None
+    assert extractive["citations"] >= 1 and extractive["answer_chars"] > 20 and extractive["latency_ms_p50"] > 0
+    # passages only: no answer, and the same abstentions (they come before any backend)
+    abstained = round(none["abstain_answerable"] * 12 + none["abstain_unanswerable"] * 1)
+    assert none["gold_cited"] == 0 and none["citations"] == 0 and none["empty"] == 13 - abstained
+    assert none["abstain_answerable"] == extractive["abstain_answerable"]
+    assert none["gold_in_passages"] == extractive["gold_in_passages"]  # the same retrieval under both
+    md = (report / "report.md").read_text(encoding="utf-8")
+    assert "## Answers" in md and "| extractive | ja |" in md and "| none | en |" in md
+    assert (report / "answers.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_cli_eval_answers_errors_are_one_line(sample_index, tmp_path, monkeypatch, capsys):
+    subset = str(_subset(tmp_path))
+    for args, message in ((["--answers", "--llm", "gpt9"], "unknown LLM backend 'gpt9'"),
+                          (["--llm", "none"], "--llm needs --answers"),
+                          (["--answers", "--llm", "openai"], "the LLM backend 'openai' gave no answer")):
+        monkeypatch.delenv("GOVQA_LLM_BASE_URL", raising=False)
+        code, out, err = run_cli(monkeypatch, capsys, "eval", subset, *args, "--index-dir", str(sample_index))
+        assert code == 2 and out == "", err
+        assert message in err and len(err.strip().splitlines()) == 1, err

@@ -323,6 +323,8 @@ def evaluate(
     compare: Optional[str] = typer.Option(None, "--compare", help="Retrieval modes side by side, e.g. bm25,dense,hybrid."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write report.md and chart.png into this folder."),
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="Extra cutoff for hit@k and recall@k (depth is at least 10)."),
+    answers: bool = typer.Option(False, "--answers", help="Also ask every question and judge the answers' citations by page."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="With --answers: LLM backends side by side, e.g. extractive,openai."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Page-level retrieval metrics: hit@1/5/10, recall@10, MRR@10, nDCG@10, latency, per language."""
@@ -330,6 +332,12 @@ def evaluate(
     from .evalreport import metric_rows, write_report
     from . import evaluate as ev
 
+    if answers:
+        from .evalanswers import llm_names
+
+        compare, llms = llm_names(compare, llm)  # --compare may name backends instead of modes
+    elif llm is not None:
+        _fail("--llm needs --answers (it names the backends whose answers are judged)", code=2)
     modes = ev.parse_modes(compare)
     items = ev.load_questions(questions)
     # memo_vectors=0: every question pays its own embedding, so modes compared on the same questions
@@ -339,11 +347,21 @@ def evaluate(
         task = progress.add_task("evaluating", total=len(items) * len(modes))
         runs = ev.evaluate(lambda q, depth, mode: (progress.advance(task), engine.search(q, k=depth, mode=mode))[1],
                            items, modes, k=k)
+    answer_runs = _eval_answers(engine, items, llms) if answers else []
     if report is not None:
         md, png = write_report(runs, report, str(questions))
+        if answer_runs:
+            from .answersreport import append_report
+
+            png = f"{png}, {append_report(answer_runs, md)}"
         err.print(f"report: {md} and {png}", highlight=False)
     if as_json:
-        out.print_json(json.dumps(ev.to_json(runs), ensure_ascii=False))
+        result = ev.to_json(runs)
+        if answer_runs:
+            from .evalanswers import answers_json
+
+            result["answers"] = answers_json(answer_runs)
+        out.print_json(json.dumps(result, ensure_ascii=False))
         return
     # recall@10 and latency p95 are in --json and --report; the terminal table keeps to 80 columns.
     columns = {"hit@1": "h@1", "hit@5": "h@5", "hit@10": "h@10", "mrr@10": "MRR", "ndcg@10": "nDCG",
@@ -361,6 +379,42 @@ def evaluate(
     if runs[0].metrics()["unanswerable"]:
         err.print(f"{runs[0].metrics()['unanswerable']} question(s) marked unanswerable were left out of the metrics",
                   highlight=False)
+    if answer_runs:
+        _print_answer_table(answer_runs, questions.name)
+
+
+def _eval_answers(engine, items, llms: list[str]):
+    from .evalanswers import run_answers
+
+    runs = []
+    with _progress() as progress:
+        for name in llms:
+            task = progress.add_task(f"answering ({name})", total=len(items))
+            runs.append(run_answers(lambda q, backend: engine.ask(q, llm=backend), items, name,
+                                    on_answer=lambda: progress.advance(task)))
+    return runs
+
+
+def _print_answer_table(runs, name: str) -> None:
+    from .evalanswers import answer_rows
+
+    # The report and --json add answer length, p95 and the questions missed.
+    columns = {"abstain_answerable": "abst", "abstain_unanswerable": "abst-un", "gold_cited": "cited",
+               "gold_in_passages": "in psg", "citations": "cit/a", "latency_ms_p50": "p50 ms"}
+    table = Table(title=f"{name}: answers (gold page cited, abstentions)", padding=(0, 1))
+    table.add_column("llm", overflow="fold", min_width=8)
+    table.add_column("lang", no_wrap=True, min_width=4)
+    table.add_column("n", justify="right", no_wrap=True, min_width=3)
+    for label in columns.values():
+        table.add_column(label, justify="right", no_wrap=True, min_width=max(len(label), 5))
+    for llm, lang, metrics in answer_rows(runs):
+        cells = []
+        for c in columns:
+            value = metrics[c]
+            cells.append("—" if value is None else f"{value:.0f}" if c.startswith("latency")
+                         else f"{value:.1f}" if c == "citations" else f"{value:.3f}")
+        table.add_row(llm, lang, str(metrics["n"] + metrics["unanswerable"]), *cells)
+    out.print(table)
 
 
 def _names(value: Optional[str]) -> list[str] | None:
