@@ -6,12 +6,13 @@ Run it with `govqa serve`, or `uvicorn --factory api.app:app_factory` (settings 
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
@@ -20,18 +21,24 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govqa import __version__
+from govqa import audit
+from govqa.access import Access, acting_as
+from govqa.access import current as current_access
 from govqa.config import Settings
+from govqa.jobs import JobQueue
+from govqa.tokens import TokenStore
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
 from govqa.models import Hit
 from govqa.store import DocRecord
 
 from .accesslog import AccessLog
-from .auth import add_access_control, file_link_query
+from .auth import add_access_control, link_query, request_access
 from .files import FileGuard, file_response
 from .highlight import query_terms, term_spans
 from .mcp_http import mount_mcp
 from .reload import Reloader, reload_on_sighup, stop_sighup
+from .upload import add_upload_routes
 from .schemas import (
     AskRequest,
     AskResponse,
@@ -62,6 +69,7 @@ DOCS_STATIC = "/docs-static"
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; frame-ancestors 'self'")
 MAX_BODY_BYTES = 64 * 1024
+UPLOAD_PATH = re.compile(r"^/documents(/[^/]+)?$")
 
 ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
@@ -87,12 +95,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.files = FileGuard()
     app.state.reloader = Reloader(app, settings)
     app.state.api_key = settings.api_key or None
-    add_access_control(app, app.state.api_key, settings.cors_origins)
-    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
+    app.state.settings = settings
+    app.state.tokens = TokenStore(settings.index_dir)
+    app.state.jobs = JobQueue(settings.index_dir)
+    add_access_control(app, app.state.api_key, settings.cors_origins, app.state.tokens)
+    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS, upload_bytes=int(settings.upload_max_mb * 1_000_000))
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _add_routes(app)
-    mcp_running = mount_mcp(app)
+    add_upload_routes(app)
+    mcp_running = mount_mcp(app, readable=lambda ctx: current_access().collections)
     return app
 
 
@@ -117,20 +129,23 @@ EngineDep = Annotated[Engine, Depends(_engine)]
 
 def _add_routes(app: FastAPI) -> None:
     @app.get("/health", response_model=HealthOut, tags=["service"])
-    def health(engine: EngineDep):
-        """Whether the index is loaded, and how big it is."""
-        return engine.health()
+    def health(request: Request, engine: EngineDep):
+        """Whether the index is loaded, and how big the part you may read is (0 without a token once tokens exist)."""
+        health = engine.health()
+        return health if request_access(request).who != "anonymous" else {**health, "generation": None}
 
     @app.post("/search", response_model=SearchResponse, responses=ERRORS, tags=["questions"])
     def search(body: SearchRequest, request: Request, engine: EngineDep):
         """The k best passages, at most one per page, each citing its document and page."""
-        hits = engine.search(body.query, k=body.k)
+        _log_question(request, "search", body.query, body.collections)
+        hits = engine.search(body.query, k=body.k, collections=body.collections)
         return SearchResponse(query=body.query, hits=_hits_out(engine, request, body.query, hits))
 
     @app.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
     def ask(body: AskRequest, request: Request, engine: EngineDep):
         """The passages plus a summary whose every [n] names one of `citations`."""
-        answer = engine.ask(body.query, k=body.k, llm=body.llm)
+        _log_question(request, "ask", body.query, body.collections)
+        answer = engine.ask(body.query, k=body.k, llm=body.llm, collections=body.collections)
         return AskResponse(**{**answer.to_dict(), "hits": _hits_out(engine, request, answer.query, answer.hits)})
 
     @app.post("/support", response_model=SupportResponse, responses=ERRORS, tags=["authors"])
@@ -141,7 +156,12 @@ def _add_routes(app: FastAPI) -> None:
 
         checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest))
         claims = []
-        for result in checker.check_article(parse_article(body.text, body.format)):
+        _log_question(request, "support", body.text, body.collections)
+        access = request_access(request)
+        narrowed = Access(access.role, engine.scope(body.collections, access), access.who)
+        with acting_as(narrowed):  # the checker's searches read only the collections asked for
+            results = checker.check_article(parse_article(body.text, body.format))
+        for result in results:
             hits = _hits_out(engine, request, result.claim.query, result.passages)
             passages = [{**hit.model_dump(), **{k: p[k] for k in ("support", "cited")}}
                         for hit, p in zip(hits, result.to_dict()["passages"])]
@@ -149,9 +169,10 @@ def _add_routes(app: FastAPI) -> None:
         return SupportResponse(claims=claims)
 
     @app.get("/documents", response_model=list[DocumentOut], tags=["documents"])
-    def documents(request: Request, engine: EngineDep):
-        """Every indexed document."""
-        return [_document_out(record, request) for record in engine.documents()]
+    def documents(request: Request, engine: EngineDep, collection: Annotated[list[str] | None, Query(
+            max_length=100, description="Only these collections (repeat the parameter for several).")] = None):
+        """Every indexed document you may read."""
+        return [_document_out(record, request) for record in engine.documents(collections=collection)]
 
     @app.get("/documents/{doc_id}/pages/{page}", response_model=PageOut, responses=ERRORS, tags=["documents"])
     def page_text(doc_id: str, page: int, engine: EngineDep):
@@ -198,7 +219,7 @@ def _add_routes(app: FastAPI) -> None:
 
 def _file_route(request: Request, doc_id: str) -> str:
     # With an API key the link carries a signature: a browser opening it in a new tab sends no header.
-    signed = file_link_query(request.app.state.api_key, doc_id)
+    signed = link_query(request, doc_id)
     return f"{request.scope.get('root_path', '')}/documents/{quote(doc_id, safe='')}/file{signed}"
 
 
@@ -216,7 +237,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> 
             **hit.to_dict(),
             # Local files get this server's route: a file:// URL of the server's disk opens nothing in a browser.
             "url": _at_page(record.url, record, hit.page) if record.url else file_url,
-            "file_url": file_url, "publisher": record.publisher, "year": record.year,
+            "file_url": file_url, "publisher": record.publisher, "year": record.year, "collection": record.collection,
             "highlights": term_spans(hit.text, terms),
         }))
     return out
@@ -226,7 +247,14 @@ def _document_out(record: DocRecord, request: Request) -> DocumentOut:
     file_url = _file_route(request, record.doc_id)
     return DocumentOut(doc_id=record.doc_id, title=record.title, pages=record.pages, source=record.path,
                        url=record.url or file_url, lang=record.lang, file_url=file_url, kind=record.kind,
-                       publisher=record.publisher, year=record.year, date=record.date)
+                       publisher=record.publisher, year=record.year, date=record.date, collection=record.collection)
+
+
+def _log_question(request: Request, route: str, text: str, collections: list[str] | None) -> None:
+    """With GOVQA_LOG_QUESTIONS on, who asked what goes to the audit log (off by default)."""
+    settings = request.app.state.settings
+    if settings.log_questions:
+        audit.record(settings, f"question.{route}", request_access(request).who, text=text, collections=collections)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -262,9 +290,10 @@ def _reason(error: dict) -> str:
 class SecurityHeaders:
     """CSP, nosniff and no referrer on every response; bodies over MAX_BODY_BYTES refused with 413."""
 
-    def __init__(self, app: ASGIApp, docs_paths: set[str | None]) -> None:
+    def __init__(self, app: ASGIApp, docs_paths: set[str | None], upload_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.docs_paths = docs_paths
+        self.upload_bytes = upload_bytes  # POST /documents, PUT /documents/{id}: a file (api/upload.py counts it)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -281,10 +310,12 @@ class SecurityHeaders:
             await send(message)
 
         length = dict(scope["headers"]).get(b"content-length", b"0")
+        uploading = scope["method"] in ("POST", "PUT") and UPLOAD_PATH.match(scope["path"])
+        limit = self.upload_bytes + 64 * 1024 if uploading else MAX_BODY_BYTES
         refusal = (JSONResponse({"detail": "the Content-Length header is not a number"}, status_code=400)
                    if not length.isdigit() else
-                   JSONResponse({"detail": f"the request body is over {MAX_BODY_BYTES} bytes"}, status_code=413)
-                   if int(length) > MAX_BODY_BYTES else None)
+                   JSONResponse({"detail": f"the request body is over the limit of {limit} bytes"}, status_code=413)
+                   if int(length) > limit else None)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
             return

@@ -28,9 +28,15 @@ Query = Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS, description="A qu
                   AfterValidator(_query_text)]
 
 
+CollectionName = Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["default"])]
+Collections = Annotated[list[CollectionName] | None, Field(
+    None, max_length=100, description="Only these collections (default: every collection you may read).")]
+
+
 class SearchRequest(_Request):
     query: Query
     k: StrictInt = Field(10, ge=1, le=100, description="How many passages (1..100).")
+    collections: Collections = None
 
 
 class AskRequest(_Request):
@@ -38,6 +44,7 @@ class AskRequest(_Request):
     k: StrictInt = Field(8, ge=1, le=100, description="How many passages to answer from (1..100).")
     llm: StrictStr | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
                                   description="Summarizer backend: extractive, openai or none (default: the server's).")
+    collections: Collections = None
 
 
 class _Response(BaseModel):
@@ -65,6 +72,7 @@ class HitOut(_Response):
     year: int | None = None
     highlights: list[tuple[int, int]] = Field(
         default_factory=list, description="[start, end) code-point offsets in `text` of the query's terms.")
+    collection: str = Field("default", description="The collection the document belongs to.")
 
 
 class SearchResponse(_Response):
@@ -95,6 +103,7 @@ class SupportRequest(_Request):
     text: Annotated[StrictStr, Field(min_length=1, max_length=MAX_ARTICLE_CHARS,
                                      description="The article: plain text, Markdown or HTML, footnotes included.")]
     format: Literal["text", "markdown", "html"] = Field("text", description="How to read `text`.")
+    collections: Collections = None
 
 
 class CitedSourceOut(_Response):
@@ -152,6 +161,7 @@ class DocumentOut(_Response):
     publisher: str | None = None
     year: int | None = None
     date: str | None = None
+    collection: str = "default"
 
 
 class PageOut(_Response):
@@ -160,6 +170,33 @@ class PageOut(_Response):
     text: str
     title: str
     pages: int
+
+
+class CollectionOut(_Response):
+    name: str
+    title: str = Field(description="What staff see, e.g. 財政課 (may be empty).")
+    documents: int
+    pages: int
+    editable: bool = Field(description="Whether you may add and delete documents here.")
+
+
+class CollectionsOut(_Response):
+    role: str = Field(description="reader, editor or admin.")
+    upload_max_bytes: int
+    collections: list[CollectionOut]
+
+
+class JobOut(_Response):
+    id: str
+    kind: Literal["upload", "replace", "delete"]
+    collection: str
+    status: Literal["queued", "running", "done", "failed"]
+    stage: str = Field(description="queued, starting, parsing (OCR included), embedding, reloading, done or failed.")
+    done: int
+    total: int
+    filename: str | None = None
+    doc_id: str | None = Field(None, description="The document, once indexed (or the one deleted or replaced).")
+    message: str = Field("", description="Why the job failed.")
 
 
 class ErrorOut(BaseModel):

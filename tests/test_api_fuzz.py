@@ -21,7 +21,8 @@ def api_schema(api_url):
     return schemathesis.openapi.from_url(f"{api_url}/openapi.json")
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Uploads and deletions change the index other tests read: test_upload_fuzz.py fuzzes them on their own server.
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(method=["POST", "PUT", "DELETE"], path_regex="^/documents")
 
 
 @schema.parametrize()

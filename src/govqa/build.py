@@ -21,7 +21,7 @@ import numpy as np
 from .chunk import ChunkPolicy, chunk_document
 from .config import Settings
 from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_embedder
-from .errors import EmbedderMismatch, ManifestError, ParseError
+from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
 from .store import (
@@ -320,7 +320,10 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         progress("parsing", len(files), len(files))
         ahead.close()
         cache.close()
-        if not records and not (previous and previous.documents):  # nothing readable and no index yet
+        if not records and previous is not None and previous.documents:
+            raise GovqaError("that would remove every document and leave an empty index: delete the index folder "
+                             "instead, or add a document first")
+        if not records:  # nothing readable and no index yet: no empty generation to write
             report.seconds = time.perf_counter() - started
             return report
 
