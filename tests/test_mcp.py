@@ -113,3 +113,83 @@ def test_http_mount_answers_with_the_sdk_client(sample_api_url):
     verdicts = claims.structured_content["claims"]
     assert verdicts and verdicts[0]["verdict"] in ("supported", "weak", "unsupported", "contradicted")
     assert bad.is_error
+
+
+# With tokens: a collection the token may not read stays invisible through MCP too.
+ZAISEI = {f"zaisei-{i}.txt": f"財政課の内部資料その{i}。ゼブラ計画の予備費は{i}億円とし、年度末に精算する。" for i in range(3)}
+KOHO = {f"koho-{i}.txt": f"広報課のお知らせ{i}。ゼブラ計画の市民説明会を{i}月に開きます。" for i in range(3)}
+
+
+@pytest.fixture(scope="module")
+def two_collections(tmp_path_factory):
+    from govqa.build import build_index
+    from govqa.config import Settings
+    from govqa.tokens import TokenStore
+
+    root = tmp_path_factory.mktemp("mcp-collections")
+    for folder, files in (("zaisei", ZAISEI), ("koho", KOHO)):
+        (root / folder).mkdir()
+        for name, text in files.items():
+            (root / folder / name).write_text(text, encoding="utf-8")
+    index_dir = root / "index"
+    settings = Settings(index_dir=index_dir, manifest=root / "none.toml")
+    build_index([root / "koho"], settings, collection="koho")
+    build_index([root / "zaisei"], settings, collection="zaisei")
+    store = TokenStore(index_dir)
+    koho_reader = store.create("reader", ["koho"])
+    admin = store.create("admin", None)
+    return index_dir, _token(koho_reader), _token(admin)
+
+
+def _token(created) -> str:
+    return created[0] if isinstance(created, tuple) else created
+
+
+async def _what_a_caller_sees(client: Client) -> dict:
+    found = await client.call_tool("search", {"query": "ゼブラ計画の予備費", "k": 10})
+    asked = await client.call_tool("search", {"query": "ゼブラ計画", "collections": ["zaisei"]})
+    invented = await client.call_tool("search", {"query": "ゼブラ計画", "collections": ["kaikei"]})
+    listed = await client.call_tool("list_documents", {})
+    try:
+        page = await client.read_resource("govqa://documents/zaisei-1/pages/1")
+    except Exception as exc:
+        page = exc
+    return {"hits": {h["doc_id"] for h in found.structured_content["hits"]},
+            "asked_error": asked.content[0].text if asked.is_error else None,
+            "invented_error": invented.content[0].text if invented.is_error else None,
+            "documents": {d["doc_id"] for d in listed.structured_content["documents"]},
+            "page": page}
+
+
+def _assert_koho_only(seen: dict) -> None:
+    assert seen["hits"] and all(d.startswith("koho-") for d in seen["hits"])
+    assert seen["documents"] == set(KOHO_IDS)
+    # Another collection's name is answered like one that does not exist, its page like no page.
+    assert seen["asked_error"] is not None
+    assert seen["asked_error"].replace("zaisei", "NAME") == seen["invented_error"].replace("kaikei", "NAME")
+    assert isinstance(seen["page"], Exception) and "財政" not in str(seen["page"])
+
+
+KOHO_IDS = [f"koho-{i}" for i in range(3)]
+
+
+def test_stdio_with_a_token_sees_only_its_collections(two_collections):
+    index_dir, koho_reader, admin = two_collections
+
+    async def session(token):
+        async with Client(stdio_params(index_dir, GOVQA_TOKEN=token)) as client:
+            return await _what_a_caller_sees(client)
+
+    _assert_koho_only(run(session(koho_reader)))
+    everything = run(session(admin))
+    assert any(d.startswith("zaisei-") for d in everything["hits"])
+    assert "財政課" in everything["page"].contents[0].text
+
+
+def test_stdio_with_an_unknown_token_fails_with_one_line(two_collections):
+    import subprocess
+
+    index_dir, _, _ = two_collections
+    done = subprocess.run([sys.executable, "-m", "govqa.cli", "mcp", "--index-dir", str(index_dir), "--token", "gq_nope"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert done.returncode == 2 and "--token" in done.stderr and "Traceback" not in done.stderr

@@ -303,17 +303,27 @@ def support(
 
 @app.command()
 def mcp(
+    token: Optional[str] = typer.Option(None, "--token", envvar="GOVQA_TOKEN",
+                                        help="Act as this access token: only its collections are visible (env GOVQA_TOKEN)."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Serve the index to an AI assistant over the Model Context Protocol (stdio): search, ask, support, documents."""
+    from .access import EVERYTHING
     from .engine import Engine
     from .mcp_server import create_mcp_server
+    from .tokens import TokenStore
 
     settings = _settings(index_dir)
     engine = Engine.open(settings)  # a missing index fails here with one line, before the assistant connects
-    err.print(f"govqa mcp: {len(engine.documents())} documents from {settings.index_dir}, speaking MCP on stdio",
+    access = EVERYTHING  # like every other command: whoever can read the index folder sees all of it
+    if token is not None:
+        record = TokenStore(settings.index_dir).verify(token.strip())
+        if record is None:
+            _fail("--token: unknown or revoked token (govqa tokens list shows the live ones)", 2)
+        access = record.access()
+    err.print(f"govqa mcp: {len(engine.documents(access))} documents from {settings.index_dir}, speaking MCP on stdio",
               highlight=False, soft_wrap=True)
-    create_mcp_server(lambda: engine).run("stdio")
+    create_mcp_server(lambda: engine, lambda ctx: access).run("stdio")
 
 
 @app.command("eval")

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from . import __version__
 from .engine import MAX_QUERY_CHARS, Engine
+from .access import EVERYTHING, Access, acting_as
 from .errors import GovqaError, NotFound
 from .models import Hit
 
@@ -32,13 +33,13 @@ Collections = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]
     default=None, max_length=100,
     description="Only these collections (default: every collection you may read). 検索対象のコレクション（省略時は閲覧可能なすべて）。")]
 
-# Who is calling: the collections this request may read (None: all of them). The HTTP mount
-# resolves it from the request's token; stdio from the token the server was started with.
-ReadableFn = Callable[[Context], "frozenset[str] | None"]
+# Who is calling: the HTTP mount reads the Access the gate resolved for the request's token;
+# stdio uses the one the server was started with (the whole index, or a token's collections).
+AccessFn = Callable[[Context], Access]
 EngineFn = Callable[[], Engine]
 
 
-def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
+def create_mcp_server(engine_of: EngineFn, access_of: AccessFn | None = None,
                       file_url: Callable[[str], str] | None = None) -> MCPServer:
     """The MCP server over whatever engine `engine_of` returns at call time (a reload swaps it).
 
@@ -47,12 +48,16 @@ def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
     """
     server = MCPServer(name="govqa", title="govqa", version=__version__, instructions=INSTRUCTIONS)
 
-    def scope(ctx: Context) -> frozenset[str] | None:
-        return readable(ctx) if readable is not None else None
+    async def call(ctx: Context, fn):
+        """`fn()` in a worker thread, as the caller: every Engine lookup inside answers for its Access."""
+        access = access_of(ctx) if access_of is not None else EVERYTHING
 
-    async def call(fn, *args):
+        def as_caller():
+            with acting_as(access):
+                return fn()
+
         try:
-            return await anyio.to_thread.run_sync(fn, *args)
+            return await anyio.to_thread.run_sync(as_caller)
         except GovqaError as exc:  # the user's mistake, in the same words as the API's 4xx
             raise ToolError(str(exc)) from None
 
@@ -62,7 +67,7 @@ def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
         """Ranked passages from the site's documents, each with its document, 1-based page and a link
         that opens that page. 資料から関連箇所を順位付きで返します（文書・ページ・そのページを開くリンク付き）。"""
         engine = engine_of()
-        hits = await call(lambda: _search(engine, query, k, _collections(scope(ctx), collections)))
+        hits = await call(ctx, lambda: engine.search(query, k=k, collections=collections))
         return {"query": query.strip(), "hits": [_hit(engine, hit, file_url) for hit in hits]}
 
     @server.tool(title="Ask / 質問")
@@ -72,7 +77,7 @@ def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
         ("not in the sources") when the documents do not answer. 出典 [n] 付きの短い回答。資料に答えが
         なければ回答を控えます（abstained: true）。"""
         engine = engine_of()
-        answer = await call(lambda: _ask(engine, query, k, _collections(scope(ctx), collections)))
+        answer = await call(ctx, lambda: engine.ask(query, k=k, collections=collections))
         data = answer.to_dict()
         data["hits"] = [_hit(engine, hit, file_url) for hit in answer.hits]
         return data
@@ -84,18 +89,15 @@ def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
         """For each claim sentence of a text: a verdict (supported, weak, unsupported, contradicted) and the
         passages that decide it, with pages. 文章の各主張について、資料による裏付けの判定と根拠箇所を返します。"""
         engine = engine_of()
-        allowed = scope(ctx)
-        results = await call(lambda: _support(engine, text, allowed))
-        return {"claims": results}
+        return {"claims": await call(ctx, lambda: _support(engine, text))}
 
     @server.tool(title="List documents / 文書一覧")
     async def list_documents(ctx: Context) -> dict[str, Any]:
         """Every document you may read: doc_id, title, pages, language, link. 閲覧できる文書の一覧。"""
         engine = engine_of()
-        allowed = scope(ctx)
-        records = [r for r in engine.documents() if _visible(r, allowed)]
+        records = await call(ctx, engine.documents)
         return {"documents": [{"doc_id": r.doc_id, "title": r.title, "pages": r.pages, "lang": r.lang,
-                               "kind": r.kind, "url": _doc_url(r, file_url), "collection": _collection_of(r)}
+                               "kind": r.kind, "url": _doc_url(r, file_url), "collection": r.collection}
                               for r in records]}
 
     @server.resource("govqa://documents/{doc_id}/pages/{page}", name="page-text", mime_type="text/plain",
@@ -103,56 +105,22 @@ def create_mcp_server(engine_of: EngineFn, readable: ReadableFn | None = None,
     async def page_text(doc_id: str, page: str, ctx: Context) -> str:
         """The text of one page of a document, as indexed (1-based page). 文書の1ページ分の本文。"""
         engine = engine_of()
-        record = engine.reader.documents.get(doc_id)
-        if record is None or not _visible(record, scope(ctx)) or not page.isdigit():
-            raise ResourceNotFoundError(f"no page {page} of a document {doc_id!r}")
         try:
-            return await anyio.to_thread.run_sync(engine.page_text, doc_id, int(page))
-        except NotFound:
+            if not page.isdigit():
+                raise NotFound(page)
+            return await call(ctx, lambda: engine.page_text(doc_id, int(page)))
+        except (NotFound, ToolError):  # one answer for "no such page" and "not yours"
             raise ResourceNotFoundError(f"no page {page} of a document {doc_id!r}") from None
 
     return server
 
 
-def _search(engine: Engine, query: str, k: int, collections: frozenset[str] | None) -> list[Hit]:
-    if collections is None:
-        return engine.search(query, k=k)
-    return engine.search(query, k=k, collections=collections)
-
-
-def _ask(engine: Engine, query: str, k: int, collections: frozenset[str] | None):
-    if collections is None:
-        return engine.ask(query, k=k)
-    return engine.ask(query, k=k, collections=collections)
-
-
-def _support(engine: Engine, text: str, allowed: frozenset[str] | None) -> list[dict]:
+def _support(engine: Engine, text: str) -> list[dict]:
     from .claims import parse_article
     from .support import SupportChecker, load_footnote_sources
 
-    kwargs = {} if allowed is None else {"collections": allowed}
-    checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest), **kwargs)
+    checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest))
     return [result.to_dict() for result in checker.check_article(parse_article(text))]
-
-
-def _collections(allowed: frozenset[str] | None, asked: list[str] | None) -> frozenset[str] | None:
-    """The collections a call searches: those asked for, within those the caller may read.
-
-    A collection the caller may not read is treated like one that does not exist (nothing
-    found), so its name is never confirmed.
-    """
-    if asked is None:
-        return allowed
-    asked_set = frozenset(asked)
-    return asked_set if allowed is None else asked_set & allowed
-
-
-def _collection_of(record) -> str:
-    return getattr(record, "collection", None) or "default"
-
-
-def _visible(record, allowed: frozenset[str] | None) -> bool:
-    return allowed is None or _collection_of(record) in allowed
 
 
 def _doc_url(record, file_url: Callable[[str], str] | None) -> str:
