@@ -220,9 +220,9 @@ def test_truncated_pdf_that_mupdf_can_repair_still_gives_its_pages(tmp_path):
 def test_missing_and_unsupported_files_raise_parse_error(tmp_path):
     with pytest.raises(ParseError, match="nowhere.pdf: file not found"):
         parse_file(tmp_path / "nowhere.pdf")
-    (tmp_path / "report.docx").write_bytes(b"PK\x03\x04")
-    with pytest.raises(ParseError, match="report.docx: unsupported file type '.docx'"):
-        parse_file(tmp_path / "report.docx")
+    (tmp_path / "report.key").write_bytes(b"PK\x03\x04")
+    with pytest.raises(ParseError, match="report.key: unsupported file type '.key'"):
+        parse_file(tmp_path / "report.key")
 
 
 # --- HTML, text, Markdown ------------------------------------------------------------------------

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import pymupdf
 
-from . import htmltext, pdflayout
+from . import htmltext, office, pdflayout, textfiles
 from .errors import ParseError
 from .lang import detect_lang
 from .models import Document, Page
-from .textnorm import decode_bytes, normalize, squeeze_cjk_spaces
+from .decode import decode_text
+from .textnorm import normalize, squeeze_cjk_spaces
 
 __all__ = ["SUPPORTED_SUFFIXES", "detect_lang", "normalize", "ocr_available", "parse_file"]
 
-SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", ".txt", ".md"}
+SUPPORTED_SUFFIXES = {".pdf", ".html", ".htm", *textfiles.TEXT_SUFFIXES, *textfiles.CSV_SUFFIXES, *office.SUFFIXES}
 Warn = Callable[[str], None]
 
 _MIN_TEXT_CHARS = 20  # fewer characters than this on a page with images: treat it as a scan
@@ -61,10 +62,14 @@ def parse_file(
     try:
         if suffix == ".pdf":
             return _parse_pdf(path, ocr_lang, ocr_dpi, warn, pages)
+        if suffix in office.SUFFIXES:
+            return office.parse_office(path, ocr_lang=ocr_lang, ocr_dpi=ocr_dpi, warn=warn, parse_pdf=_parse_pdf)
         data = path.read_bytes()
         if suffix in {".html", ".htm"}:
             return _parse_html(path, data, warn)
-        return _parse_text(path, data)
+        if suffix in textfiles.CSV_SUFFIXES:
+            return textfiles.parse_csv(path, data, warn)
+        return textfiles.parse_text(path, data, warn)
     except ParseError:
         raise
     except OSError as exc:
@@ -266,7 +271,10 @@ def _pdf_date(raw: str) -> str | None:
 
 
 def _parse_html(path: Path, data: bytes, warn: Warn) -> Document:
-    html = decode_bytes(data, htmltext.declared_charset(data))
+    decoded = decode_text(data, htmltext.declared_charset(data))
+    if decoded.warning(str(path)):
+        warn(decoded.warning(str(path)))
+    html = decoded.text
     extracted = htmltext.extract(html, lambda key, message: _warn_once(warn, key, message))
     text = squeeze_cjk_spaces(normalize(extracted.text))
     title = extracted.title or next(iter(text.splitlines()), "") or path.stem
@@ -277,19 +285,4 @@ def _parse_html(path: Path, data: bytes, warn: Warn) -> Document:
         pages=[Page(page=1, text=text)],
         kind="html",
         date=extracted.date,
-    )
-
-
-def _parse_text(path: Path, data: bytes) -> Document:
-    text = normalize(decode_bytes(data))
-    title = None
-    if path.suffix.lower() == ".md":
-        title = next((m.group(1) for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*$", text, re.MULTILINE)), None)
-    title = title or next(iter(text.splitlines()), "") or path.stem
-    return Document(
-        path=str(path),
-        title=_shorten(title),
-        lang=detect_lang(text),
-        pages=[Page(page=1, text=text)],
-        kind="md" if path.suffix.lower() == ".md" else "txt",
     )

@@ -63,36 +63,7 @@ def join_lines(first: str, second: str) -> str:
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
-    """Decode text of unknown encoding: BOM, declared, UTF-8, Japanese legacy, then Latin-1."""
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            return data.decode(codec, errors="replace")
-    for codec in filter(None, (declared, "utf-8")):
-        try:
-            return data.decode(codec)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    if _bad_utf8_share(data) < 0.01:
-        return data.decode("utf-8", errors="replace")
-    candidates = []
-    for codec in ("cp932", "euc_jp", "iso2022_jp"):
-        try:
-            candidates.append(data.decode(codec))
-        except UnicodeDecodeError:
-            pass
-    candidates.append(data.decode("latin-1"))
-    return max(candidates, key=_plausibility)
+    """Decode text of unknown encoding (decode.decode_text, without its report of replaced bytes)."""
+    from .decode import decode_text
 
-
-def _bad_utf8_share(data: bytes) -> float:
-    return data.decode("utf-8", errors="replace").count("\ufffd") / max(len(data), 1)
-
-
-def _plausibility(text: str) -> float:
-    """Real Japanese has kana; a wrong codec gives half-width katakana and stray symbols."""
-    kana = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff")
-    kanji = len(_JA_LETTER.findall(text)) - kana
-    ascii_ = sum(1 for ch in text if ch.isascii())
-    latin1 = sum(1 for ch in text if "\u00c0" <= ch <= "\u00ff")
-    junk = sum(1 for ch in text if "\uff61" <= ch <= "\uff9f" or "\u0080" <= ch <= "\u00bf" or "\ue000" <= ch <= "\uf8ff")
-    return ascii_ + 2 * kana + (kanji if kana else 0) + latin1 - 3 * junk
+    return decode_text(data, declared).text
