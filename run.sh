@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 CI_MODE=0
 case "${CI:-}" in true|1|yes) CI_MODE=1 ;; esac
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() { printf '\033[1m==> [%ds] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 # 1. System packages, only those missing: OCR (Japanese), the browser and CJK fonts the tests use,
 #    LibreOffice for Word/Excel/PowerPoint files, and Python's venv module.
@@ -107,6 +107,7 @@ request = urllib.request.Request(sys.argv[1] + "ask", json.dumps({"query": "MFç™
 answer = json.load(urllib.request.urlopen(request, timeout=300))
 print("first answer:", answer["answer"][:200] or answer.get("message"))
 EOF
+  say "first answer received"
   exit 0
 fi
 if [ "$SERVE" = 1 ]; then

@@ -109,7 +109,7 @@ def collect_files(paths: list[Path], warn: EventFn) -> list[Path]:
                     continue
                 found.append(candidate)
             if not found:
-                warn(f"skip {path}: no PDF, HTML, TXT or MD files in this folder")
+                warn(f"skip {path}: no PDF, HTML, text, CSV or Office files in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)

