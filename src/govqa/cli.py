@@ -467,7 +467,8 @@ def run() -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":
             exc.show()
             sys.exit(exc.exit_code)
-        commands = [c.name or c.callback.__name__ for c in app.registered_commands]
+        commands = [c.name or c.callback.__name__ for c in app.registered_commands] + \
+            [g.name for g in app.registered_groups if g.name]
         err.print(f"[red]error:[/red] {escape(usage_message(exc, argv, commands))}", highlight=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 2))
     except Exception as exc:

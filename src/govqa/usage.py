@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 
 import typer
@@ -57,11 +58,14 @@ def usage_message(exc: typer.TyperException, argv: Sequence[str], commands: Sequ
             allowed = f"{kind} of at most {high}"
         return f"{names} must be {allowed}{got}"
     message = " ".join(exc.format_message().split())
-    if message.startswith("No such command"):
-        typed = _first_command_word(argv, commands)
-        close = difflib.get_close_matches(typed or "", commands, n=1, cutoff=0.5)
+    typed = re.match(r"No such command '(.+?)'", message)
+    if typed:
+        ctx = getattr(exc, "ctx", None)
+        group = ctx.command_path if ctx is not None and ctx.command_path else "govqa"
+        known = _subcommands(ctx) or list(commands)
+        close = difflib.get_close_matches(typed.group(1), known, n=1, cutoff=0.5)
         guess = f"; did you mean '{close[0]}'?" if close else ""
-        return f"no command '{typed}'{guess} (commands: {', '.join(commands)}; see govqa --help)"
+        return f"no command '{typed.group(1)}'{guess} (commands: {', '.join(known)}; see {group} --help)"
     command = getattr(getattr(exc, "ctx", None), "info_name", None)
     hint = f"govqa {command} --help" if command in commands else "govqa --help"
     return f"{message} (see {hint})"
@@ -77,5 +81,8 @@ def _value_of(opts: Sequence[str], argv: Sequence[str]) -> str | None:
     return None
 
 
-def _first_command_word(argv: Sequence[str], commands: Sequence[str]) -> str | None:
-    return next((word for word in argv if not word.startswith("-")), None)
+def _subcommands(ctx) -> list[str]:
+    try:
+        return list(ctx.command.list_commands(ctx))
+    except Exception:  # not a group, or no context: the caller's list stands
+        return []
