@@ -23,7 +23,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from govqa import __version__
 from govqa import audit
 from govqa.access import Access, acting_as
-from govqa.access import current as current_access
 from govqa.config import Settings
 from govqa.jobs import JobQueue
 from govqa.tokens import TokenStore
@@ -104,7 +103,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_routes(app)
     add_upload_routes(app)
-    mcp_running = mount_mcp(app, readable=lambda ctx: current_access().collections)
+    mcp_running = mount_mcp(app)
     return app
 
 
