@@ -193,3 +193,32 @@ def test_stdio_with_an_unknown_token_fails_with_one_line(two_collections):
     done = subprocess.run([sys.executable, "-m", "govqa.cli", "mcp", "--index-dir", str(index_dir), "--token", "gq_nope"],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
     assert done.returncode == 2 and "--token" in done.stderr and "Traceback" not in done.stderr
+
+
+def _http_client(url: str, token: str | None) -> Client:
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return Client(streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=120)))
+
+
+def test_http_with_tokens_hides_other_collections_and_refuses_no_token(two_collections):
+    import httpx
+
+    from apiserver import serve
+
+    index_dir, koho_reader, admin = two_collections
+
+    async def session(url, token):
+        async with _http_client(f"{url}/mcp", token) as client:
+            return await _what_a_caller_sees(client)
+
+    for url in serve(index_dir):
+        _assert_koho_only(run(session(url, koho_reader)))
+        everything = run(session(url, admin))
+        assert any(d.startswith("zaisei-") for d in everything["hits"])
+        # No token, no MCP: the same 401 as every other route.
+        refused = httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                             headers={"Accept": "application/json, text/event-stream"})
+        assert refused.status_code == 401
