@@ -117,7 +117,8 @@ def test_html_articles_keep_their_sup_footnote_markers():
             "</div></article></body></html>")
     article = parse_article(html, "html")
     claims = split_claims(article)
-    assert article.footnote_count == 1
+    assert article.footnote_count == 5  # numbered by the list item's id, as its marker is
+    assert [(r.n, r.text) for r in article.references] == [(5, "NPA (2023)")]
     assert [c.footnotes for c in claims] == [[5], []]
     assert "NPA (2023)" not in " ".join(c.text for c in claims)
 
@@ -178,7 +179,7 @@ def test_a_claim_citing_a_source_that_is_not_indexed_says_so(sample_engine):
     data = results[0].to_dict()
     assert data["footnotes"] == [9]
     assert data["cited"] == [{"footnote": 9, "source_id": "soumu-genai-cases-2024", "indexed": False,
-                              "locator": None}]
+                              "locator": None, "reference": None}]
     assert "not indexed: soumu-genai-cases-2024" in data["note"]
     assert data["verdict"] == "unsupported"
     assert set(data["passages"][0]) >= {"rank", "score", "doc_id", "title", "page", "text", "source", "url", "lang",

@@ -30,15 +30,12 @@ class Claim:
 class Article:
     body: str
     footnote_count: int  # entries found in the footnote section (0 when it has none)
+    references: list = field(default_factory=list)  # references.Reference entries of its own list
 
 
 _DIGIT = "[0-9０-９]"
 _NUM = f"{_DIGIT}{{1,3}}"
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
-_FOOTNOTE_HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:foot-?notes?|end-?notes?|notes|references|脚注|注|注釈|出典|参考文献)[ \t]*[:：]?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE)
-_MD_FOOTNOTE_DEF = re.compile(r"^\[\^?\d{1,3}\]:.*$", re.MULTILINE)
 _MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")
 _MD_LINK = re.compile(r"!?\[([^\]^][^\]]*)\]\([^)]*\)")
 
@@ -59,6 +56,9 @@ _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "n
                   "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "art", "sec"}
 _SENTENCE_END = re.compile(r"[。！？!?]+[」』）)”’\"]*|\.+[」』）)”’\"]*")
 _TRAILING_MARKERS = re.compile(rf"(?:{_NUM}|\[\^?{_NUM}(?:\s*[,，–-]\s*{_NUM})*\]|\^{_NUM}|※\s?{_NUM}|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)*")
+# Captions (図1, Table 2), table rows and table-of-contents lines (dot leaders to a page number) are not claims.
+_NOT_PROSE = re.compile(r"^\s*(?:(?:図|表|写真|グラフ|Figure|Fig\.|Table|Chart|Photo)\s*[0-9０-９]+|\|)|"
+                        r"(?:\.{3,}|…{2,}|・{3,}|‥{2,})\s*[0-9０-９]+\s*$", re.IGNORECASE)
 _TERMINAL = ("。", ".", "！", "!", "．", ":", "：")
 
 
@@ -85,48 +85,29 @@ def read_article(path: Path) -> Article:
 
 
 def parse_article(text: str, kind: str = "text") -> Article:
-    """The article's body (before its footnote section) and how many footnotes that section holds."""
+    """The article's body (without its reference list), its own references, and how many footnotes it has."""
+    from .references import split_text_references
+
+    html_refs: list = []
     if kind == "html":
-        text = _html_to_text(text)
-    elif kind == "markdown":
-        definitions = len(_MD_FOOTNOTE_DEF.findall(text))
-        text = _MD_FOOTNOTE_DEF.sub("", text)
+        text, html_refs = _html_to_text(text)
+    text, references, count = split_text_references(text)
+    if kind == "markdown":
         text = _MD_LINK.sub(r"\1", text)
         text = "\n".join(_MD_HEADING.sub("\x00", line) for line in text.splitlines())  # \x00: a heading
-        if definitions:
-            return Article(_body_of(text)[0], definitions)
-    body, notes = _body_of(text)
-    return Article(body, _count_footnotes(notes))
+    references = html_refs + references
+    return Article(text, max([count, *(r.n for r in references)]), references)
 
 
-def _body_of(text: str) -> tuple[str, str]:
-    match = _FOOTNOTE_HEADING.search(text)
-    return (text[:match.start()], text[match.end():]) if match else (text, "")
-
-
-def _count_footnotes(notes: str) -> int:
-    """Entries of a footnote section: "-" bullets (as the seed article), or lines numbered 1., [1], ^1."""
-    lines = [line.strip() for line in notes.splitlines() if line.strip()]
-    bullets = sum(1 for line in lines if line in ("-", "–", "•", "*"))
-    numbered = [int(m.group(1)) for line in lines
-                if (m := re.match(r"^(?:\[\^?|\^|※)?(\d{1,3})[\].):\s]", unicodedata.normalize("NFKC", line)))]
-    return max(bullets, max(numbered, default=0))
-
-
-def _html_to_text(html: str) -> str:
+def _html_to_text(html: str) -> tuple[str, list]:
     from .htmltext import extract
+    from .references import html_references
 
-    notes = re.search(r"<(div|section|ol|aside)\b[^>]*(?:class|id|role)=\"[^\"]*(?:footnotes|endnotes)[^\"]*\"",
-                      html, re.IGNORECASE)
-    count = 0
-    if notes:
-        count = len(re.findall(r"<li\b", html[notes.start():], re.IGNORECASE))
-        html = html[:notes.start()] + "</body></html>"
+    html, references = html_references(html)
     # <sup>4</sup> and <sup><a href="#fn:4">4</a></sup> survive extraction as [4].
     html = re.sub(r"<sup\b[^>]*>\s*(?:<a\b[^>]*>)?\s*\[?(\d{1,3})\]?\s*(?:</a>)?\s*</sup>", r"[\1]", html,
                   flags=re.IGNORECASE)
-    text = extract(html, lambda key, message: None).text
-    return text + ("\nFootnotes\n" + "-\n" * count if count else "")
+    return extract(html, lambda key, message: None).text, references
 
 
 def footnote_markers(sentence: str, max_footnote: int | None = None) -> tuple[str, list[int]]:
@@ -249,7 +230,7 @@ def split_claims(article: Article | str, max_footnote: int | None = None) -> lis
     for paragraph, is_heading in paragraphs(article.body):
         sentences = split_sentences(paragraph)
         marked = [footnote_markers(sentence, limit) for sentence in sentences]
-        if is_heading or (len(sentences) == 1 and _looks_like_heading(*marked[0])):
+        if is_heading or _NOT_PROSE.search(paragraph) or (len(sentences) == 1 and _looks_like_heading(*marked[0])):
             continue
         inherit, quoted = quoted, []
         for sentence, (query, numbers) in zip(sentences, marked):

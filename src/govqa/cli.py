@@ -273,38 +273,77 @@ def support(
     article: Path = typer.Argument(..., help="The article: .txt, .md or .html."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write a Markdown report to this file."),
-    manifest: Optional[Path] = typer.Option(None, "--manifest", help="Maps footnotes to sources (default corpus/sources.toml)."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="Map footnotes to the sources of this manifest "
+                                            "(default: corpus/sources.toml, only for the article it describes)."),
+    fetch_missing: bool = typer.Option(False, "--fetch-missing", help="Download the URLs of references that match "
+                                       "no indexed document (as govqa fetch does), then re-run govqa index."),
+    dest: Path = typer.Option(Path("corpus/raw"), "--dest", help="Where --fetch-missing puts files."),
+    lock: Optional[Path] = typer.Option(None, "--lock", help="Lock file for --fetch-missing (default corpus/sources.lock)."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
-    """For each claim sentence of an article, the passages that support it (or "unsupported")."""
+    """For each claim of an article: supported, weak, contradicted or unsupported, with the deciding passages."""
     from .claims import read_article
     from .engine import Engine
-    from .support import SupportChecker, load_footnote_sources, report_markdown
+    from .support import SupportChecker, load_footnote_sources, manifest_for, summary_line
+    from .supportreport import report_markdown
 
     settings = _settings(index_dir)
     parsed = read_article(article)
-    checker = SupportChecker(Engine.open(settings), load_footnote_sources(manifest or settings.manifest))
+    by_footnote = load_footnote_sources(manifest) if manifest is not None else manifest_for(parsed, settings.manifest)
+    checker = SupportChecker(Engine.open(settings), by_footnote)
+    references = checker.match(parsed)
+    if fetch_missing:
+        _fetch_references(references, dest, lock or Path("corpus/sources.lock"))
     results = checker.check_article(parsed)
+    if not results:
+        err.print(f"{article}: no claim sentences found (headings, references and captions are not claims)",
+                  highlight=False, soft_wrap=True)
     if report is not None:
         try:
-            report.write_text(report_markdown(results, article.name), encoding="utf-8")
+            report.write_text(report_markdown(results, article.name, references), encoding="utf-8")
         except OSError as exc:
             _fail(f"{report}: cannot write the report ({exc.strerror or exc})")
         err.print(f"report: {report}", highlight=False)
     if as_json:
-        out.print_json(json.dumps({"claims": [r.to_dict() for r in results]}, ensure_ascii=False))
+        out.print_json(json.dumps({"claims": [r.to_dict() for r in results], "summary": summary_line(results),
+                                   "references": [m.to_dict() for m in references]}, ensure_ascii=False))
         return
-    styles = {"supported": "green", "weak": "yellow", "unsupported": "red"}
-    table = Table(title=f"{len(results)} claims in {article.name}", show_lines=True)
-    for name in ("#", "claim", "fn", "verdict", "best passage"):
+    styles = {"supported": "green", "weak": "yellow", "contradicted": "magenta", "unsupported": "red"}
+    table = Table(title=f"{len(results)} claims in {article.name}: {summary_line(results)}", show_lines=True)
+    for name in ("#", "claim", "fn", "verdict", "deciding passage"):
         table.add_column(name, overflow="fold")
     for r in results:
         best = f"{r.passages[0].doc_id} p.{r.passages[0].page}: {' '.join(r.passages[0].text.split())[:160]}" \
             if r.passages else "—"
-        note = f"\n[dim]{r.note}[/dim]" if r.note else ""
-        table.add_row(str(r.claim.n), r.claim.text, ",".join(map(str, r.claim.footnotes)),
-                      f"[{styles[r.verdict]}]{r.verdict}[/] {r.score:.2f}", best + note)
+        conflicts = "".join(f"\n[magenta]claim: {escape(c.claim)} ≠ source: {escape(c.passage)}[/]" for c in r.conflicts)
+        cross = " [dim](cross-language)[/dim]" if r.cross_language else ""
+        note = f"\n[dim]{escape(r.note)}[/dim]" if r.note else ""
+        table.add_row(str(r.claim.n), escape(r.claim.text), ",".join(map(str, r.claim.footnotes)),
+                      f"[{styles[r.verdict]}]{r.verdict}[/] {r.score:.2f}{cross}", escape(best) + conflicts + note)
     out.print(table)
+    missing = [m for m in references if m.doc_id is None]
+    if references:
+        err.print(f"{len(references) - len(missing)} of {len(references)} references match an indexed document"
+                  + (f"; not indexed: {', '.join(str(m.reference.n) for m in missing[:20])}"
+                     + ("…" if len(missing) > 20 else "") + " (--fetch-missing downloads their URLs)" if missing else ""),
+                  highlight=False, soft_wrap=True)
+
+
+def _fetch_references(references, dest: Path, lock: Path) -> None:
+    from .references import fetch_missing
+
+    def show(result) -> None:
+        style = "green" if result.status in ("ok", "cached", "changed") else "red"
+        err.print(f"[{style}]{result.status:>7}[/{style}] {result.source.url}: {result.message}",
+                  highlight=False, soft_wrap=True)
+
+    results = fetch_missing(references, dest, lock, on_result=show)
+    ready = sum(r.status != "failed" for r in results)
+    if results:
+        err.print(f"{ready} of {len(results)} missing references fetched into {dest}; "
+                  f"run `govqa index {dest}` to check the claims against them", highlight=False, soft_wrap=True)
+    else:
+        err.print("no reference to fetch: every reference matches an indexed document or gives no URL", highlight=False)
 
 
 @app.command()

@@ -5,7 +5,9 @@ relative to the other candidates, so it cannot say "nothing here supports this")
   - the embedder's cosine between claim and passage, rescaled from [floor, ceiling] to [0, 1];
   - the share of the claim's content words (BM25 tokens) found in the passage, when both
     are in the same language.
-The thresholds are calibrated on eval/mhlw-claims.jsonl; docs/retrieval.md says how.
+Then the passages about the same thing are compared with the claim (contradict.py): a number,
+date, negation or body that differs makes the verdict `contradicted`, whatever the score.
+The thresholds are calibrated on eval/support-claims.jsonl; docs/retrieval.md says how.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from .claims import Article, Claim, split_claims
+from .contradict import Comparison, compare
 from .lang import detect_lang
 from .models import Hit
+from .references import ReferenceMatch, match_references
 
-VERDICTS = ("supported", "weak", "unsupported")
+VERDICTS = ("supported", "weak", "contradicted", "unsupported")
 
 
 @dataclass(frozen=True)
@@ -35,14 +39,20 @@ class SupportPolicy:
     dense_weight: float = 0.35  # against the IDF-weighted word coverage, when claim and passage share a language
     supported: float = 0.65  # score at or above: supported
     weak: float = 0.35  # score at or above: weak; below: unsupported
+    cross_supported: float = 0.65  # the same for a claim whose best passage is in the other language
+    cross_weak: float = 0.35
+    topical: float = 0.35  # a passage scoring this much is about the claim's subject: it may contradict it
+    cross_topical: float = 0.35
+    compared: int = 3  # best passages compared with the claim for conflicts
 
 
 @dataclass
 class CitedSource:
     footnote: int
-    source_id: str | None  # None: the footnote cites nothing in the manifest
+    source_id: str | None  # None: the footnote cites nothing in the manifest or the article's references
     indexed: bool
     locator: str | None = None
+    reference: str | None = None  # the entry of the article's own reference list
 
 
 @dataclass
@@ -55,27 +65,46 @@ class ClaimSupport:
     cited_ids: set[str] = field(default_factory=set)
     cited: list[CitedSource] = field(default_factory=list)
     note: str | None = None
+    conflicts: list = field(default_factory=list)  # contradict.Conflict, each naming one of `passages`
+    cross_language: bool = False  # the claim and its deciding passage are in different languages
 
     def to_dict(self) -> dict:
         passages = [{**hit.to_dict(), "support": score, "cited": hit.doc_id in self.cited_ids}
                     for hit, score in zip(self.passages, self.passage_scores)]
         return {"n": self.claim.n, "text": self.claim.text, "query": self.claim.query,
                 "footnotes": self.claim.footnotes, "verdict": self.verdict, "score": self.score,
-                "passages": passages, "cited": [asdict(c) for c in self.cited], "note": self.note}
+                "passages": passages, "cited": [asdict(c) for c in self.cited], "note": self.note,
+                "conflicts": [{**c.to_dict(), "doc_id": self.passages[c.passage_index].doc_id,
+                               "page": self.passages[c.passage_index].page} for c in self.conflicts],
+                "lang": detect_lang(self.claim.query), "cross_language": self.cross_language}
+
+
+def summary_line(results: list[ClaimSupport]) -> str:
+    """"12 supported, 2 weak, 1 contradicted, 3 unsupported"."""
+    return ", ".join(f"{sum(r.verdict == v for r in results)} {v}" for v in VERDICTS)
 
 
 class SupportChecker:
     """Scores claims against one engine's index; `sources_by_footnote` maps footnote -> Sources."""
 
     def __init__(self, engine, sources_by_footnote: dict | None = None,
-                 policy: SupportPolicy = SupportPolicy()) -> None:
+                 policy: SupportPolicy = SupportPolicy(), references: list[ReferenceMatch] | None = None) -> None:
         self.engine = engine
         self.by_footnote = sources_by_footnote or {}
         self.policy = policy
+        self.references = references or []  # matches of the article's own reference list
         self._idf_cache: dict[str, float] = {}
 
+    def match(self, article: Article) -> list[ReferenceMatch]:
+        """The article's own references matched to indexed documents; kept for the footnotes of its claims."""
+        # Only the documents the caller may see: a reference must not reveal a document outside its collections.
+        self.references = match_references(article.references, {d.doc_id: d for d in self.engine.documents()})
+        return self.references
+
     def check_article(self, article: Article | str) -> list[ClaimSupport]:
-        known = max(self.by_footnote, default=0) or None
+        if isinstance(article, Article) and article.references and not self.references:
+            self.match(article)
+        known = max([*self.by_footnote, *(m.reference.n for m in self.references)], default=0) or None
         return [self.check(claim) for claim in split_claims(article, known)]
 
     def check(self, claim: Claim) -> ClaimSupport:
@@ -90,13 +119,43 @@ class SupportChecker:
         chosen = (from_cited + rest)[:policy.passages]
         basis = from_cited if cited_ids else ranked
         score = round(max((s for _, s in basis), default=0.0), 4)
-        return ClaimSupport(claim, self.verdict(score), score, [h for h, _ in chosen],
-                            [s for _, s in chosen], cited_ids, cited, self._note(claim, cited, cited_ids, from_cited))
+        lang = detect_lang(claim.query)
+        cross = bool(basis) and basis[0][0].lang != lang
+        comparison = self.compare(claim.query, chosen[:policy.compared], lang)
+        verdict = self.verdict(score, cross, comparison)
+        note = self._note(claim, cited, cited_ids, from_cited)
+        if verdict == "weak" and score >= (policy.cross_supported if cross else policy.supported):
+            missing = ", ".join(f.span for f in comparison.unbacked)
+            note = "; ".join(filter(None, [note, f"no passage states {missing}"]))
+        return ClaimSupport(claim, verdict, score, [h for h, _ in chosen], [s for _, s in chosen], cited_ids,
+                            cited, note, comparison.conflicts, cross)
 
-    def verdict(self, score: float) -> str:
-        if score >= self.policy.supported:
-            return "supported"
-        return "weak" if score >= self.policy.weak else "unsupported"
+    def compare(self, query: str, passages: list[tuple[Hit, float]], lang: str) -> Comparison:
+        """Conflicts between the claim and the passages about the same thing."""
+        policy = self.policy
+        topical = [score >= (policy.topical if hit.lang == lang else policy.cross_topical) for hit, score in passages]
+        return compare(query, [hit.text for hit, _ in passages], self._relevance, topical)
+
+    def _relevance(self, claim: str, sentences: list[str]) -> list[float]:
+        """How much each passage sentence is about the claim: shared rare words, or the embedder across languages."""
+        lang = detect_lang(claim)
+        if all(detect_lang(s) == lang for s in sentences):
+            tokenize = self.engine.reader.tokenizer
+            words = {word: self._idf(word) for word in tokenize(claim)}
+            total = sum(words.values()) or 1.0
+            return [sum(w for word, w in words.items() if word in set(tokenize(s))) / total for s in sentences]
+        embedder = self.engine.embedder
+        return (embedder.embed_passages(sentences) @ embedder.embed_query(claim)).tolist()
+
+    def verdict(self, score: float, cross: bool = False, comparison: Comparison | None = None) -> str:
+        supported, weak = (self.policy.cross_supported, self.policy.cross_weak) if cross \
+            else (self.policy.supported, self.policy.weak)
+        if comparison is not None and comparison.conflicts:
+            return "contradicted"
+        if score >= supported:
+            # A number, date or name of the claim that no passage states is not backed, however close the words.
+            return "weak" if comparison is not None and comparison.unbacked else "supported"
+        return "weak" if score >= weak else "unsupported"
 
     def passage_scores(self, query: str, hits: list[Hit]) -> list[float]:
         """Absolute support of each passage for the claim, in [0, 1]."""
@@ -145,21 +204,29 @@ class SupportChecker:
         return self._idf_cache[word]
 
     def _cited(self, claim: Claim) -> list[CitedSource]:
+        own = {m.reference.n: m for m in self.references}
         cited = []
         for footnote in claim.footnotes:
             sources = self.by_footnote.get(footnote, [])
-            if not sources:
-                cited.append(CitedSource(footnote, None, False))
             for source in sources:
                 cited.append(CitedSource(footnote, source.id, self.engine.has_document(source.id), source.locators.get(footnote)))
+            if not sources and footnote in own:
+                match = own[footnote]
+                cited.append(CitedSource(footnote, match.doc_id, match.doc_id is not None, None, match.reference.text))
+            elif not sources:
+                cited.append(CitedSource(footnote, None, False))
         return cited
 
     @staticmethod
     def _note(claim: Claim, cited: list[CitedSource], cited_ids: set[str], from_cited: list) -> str | None:
         notes = []
-        uncited = sorted({c.footnote for c in cited if c.source_id is None})
+        uncited = sorted({c.footnote for c in cited if c.source_id is None and c.reference is None})
         if uncited:
-            notes.append(f"footnote {', '.join(map(str, uncited))} cites no source in the manifest")
+            notes.append(f"footnote {', '.join(map(str, uncited))} cites no entry of the reference list or manifest")
+        unmatched = sorted({c.footnote for c in cited if c.source_id is None and c.reference is not None})
+        if unmatched:
+            notes.append(f"reference {', '.join(map(str, unmatched))} matches no indexed document "
+                         "(`govqa support --fetch-missing` fetches its URL, then `govqa index`)")
         missing = sorted({c.source_id for c in cited if c.source_id and not c.indexed})
         if missing:
             notes.append(f"cited source not indexed: {', '.join(missing)} (run `govqa fetch` and `govqa index`)")
@@ -167,7 +234,7 @@ class SupportChecker:
             notes.append("no passage of the cited source matched; passages are from the rest of the index")
         if claim.inherited:
             notes.append("footnotes taken from the sentence that introduces this quotation")
-        if missing and not cited_ids:
+        if (missing or unmatched) and not cited_ids:
             notes.append("verdict from the whole index")
         return "; ".join(notes) or None
 
@@ -176,29 +243,21 @@ def _rescale(value: float, low: float, high: float) -> float:
     return min(1.0, max(0.0, (value - low) / (high - low)))
 
 
-def report_markdown(results: list[ClaimSupport], article_name: str) -> str:
-    """A Markdown report the author can read: claim, verdict, quoted best passage with its page link."""
-    counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
-    lines = [f"# Support for the claims of `{article_name}`", "",
-             f"{len(results)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
-    for result in results:
-        claim = result.claim
-        footnotes = f" [footnotes {', '.join(map(str, claim.footnotes))}]" if claim.footnotes else ""
-        lines += [f"## {claim.n}. {result.verdict} ({result.score:.2f}){footnotes}", "", f"> {claim.text}", ""]
-        if result.note:
-            lines += [f"*{result.note}*", ""]
-        if result.passages:
-            lines += ["Best passages:" if result.verdict != "unsupported" else "Nearest passages (none supports it):", ""]
-        for hit, score in list(zip(result.passages, result.passage_scores))[:3]:
-            quote = " ".join(hit.text.split())
-            quote = quote if len(quote) <= 400 else quote[:400] + "…"
-            tag = " (cited source)" if hit.doc_id in result.cited_ids else ""
-            lines += [f"- [{hit.title or hit.doc_id}, page {hit.page}]({hit.url}){tag}, support {score:.2f}:",
-                      f"  > {quote}"]
-        if not result.passages:
-            lines.append("- no passage found")
-        lines.append("")
-    return "\n".join(lines)
+def manifest_for(article: Article, manifest: Path | None) -> dict:
+    """The manifest's footnotes, but only for the article it describes (its title opens the article)."""
+    from .sources import load_manifest, sources_by_footnote
+
+    if manifest is None or not Path(manifest).is_file():
+        return {}
+    sources = load_manifest(Path(manifest))
+    opening = _squash(article.body[:3000])
+    if any(_squash(s.title) in opening for s in sources if not s.footnotes and len(_squash(s.title)) >= 8):
+        return sources_by_footnote(sources)
+    return {}
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def load_footnote_sources(manifest: Path | None) -> dict:
