@@ -151,21 +151,24 @@ def _add_routes(app: FastAPI) -> None:
     def support(body: SupportRequest, request: Request, engine: EngineDep):
         """For each claim sentence of an article: the passages that support it, a score and a verdict."""
         from govqa.claims import parse_article
-        from govqa.support import SupportChecker, load_footnote_sources
+        from govqa.support import SupportChecker, manifest_for, summary_line
 
-        checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest))
-        claims = []
         _log_question(request, "support", body.text, body.collections)
+        article = parse_article(body.text, body.format)
+        checker = SupportChecker(engine, manifest_for(article, engine.settings.manifest))
         access = request_access(request)
         narrowed = Access(access.role, engine.scope(body.collections, access), access.who)
-        with acting_as(narrowed):  # the checker's searches read only the collections asked for
-            results = checker.check_article(parse_article(body.text, body.format))
+        with acting_as(narrowed):  # the checker's searches and reference matches read only the collections asked for
+            references = checker.match(article)
+            results = checker.check_article(article)
+        claims = []
         for result in results:
             hits = _hits_out(engine, request, result.claim.query, result.passages)
             passages = [{**hit.model_dump(), **{k: p[k] for k in ("support", "cited")}}
                         for hit, p in zip(hits, result.to_dict()["passages"])]
             claims.append({**result.to_dict(), "passages": passages})
-        return SupportResponse(claims=claims)
+        return SupportResponse(claims=claims, summary=summary_line(results),
+                               references=[m.to_dict() for m in references])
 
     @app.get("/documents", response_model=list[DocumentOut], tags=["documents"])
     def documents(request: Request, engine: EngineDep, collection: Annotated[list[str] | None, Query(

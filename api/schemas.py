@@ -118,18 +118,38 @@ class SupportPassageOut(HitOut):
     cited: bool = Field(description="True when the passage comes from a source the claim's footnotes cite.")
 
 
+class ConflictOut(_Response):
+    claim: str = Field(description="The claim's span that the source contradicts (a number, date, negation or body).")
+    passage: str = Field(description="The passage's words on the same thing.")
+    kind: str = Field(description="What differs: date, day, pct, yen, article, code, obligation, possibility, body, …")
+    doc_id: str
+    page: int
+
+
 class ClaimOut(_Response):
     n: int
     text: str = Field(description="The claim sentence as written, footnote markers included.")
     footnotes: list[int]
-    verdict: Literal["supported", "weak", "unsupported"]
+    verdict: Literal["supported", "weak", "contradicted", "unsupported"]
     score: float
     passages: list[SupportPassageOut] = Field(description="Best first: the cited source's, then the rest of the index.")
     note: str | None = Field(None, description="e.g. that a cited source is not indexed.")
+    conflicts: list[ConflictOut] = Field(default_factory=list, description="For `contradicted`: the differing spans.")
+    cross_language: bool = Field(False, description="The claim and its deciding passage are in different languages.")
+
+
+class ReferenceOut(_Response):
+    n: int
+    text: str
+    urls: list[str]
+    doc_id: str | None = Field(description="The indexed document the reference names; null when none matches.")
+    matched_by: str | None = Field(description="url, file name or title.")
 
 
 class SupportResponse(_Response):
     claims: list[ClaimOut]
+    summary: str = Field("", description='e.g. "12 supported, 2 weak, 1 contradicted, 3 unsupported".')
+    references: list[ReferenceOut] = Field(default_factory=list, description="The article's own reference list, matched.")
 
 
 class HealthOut(_Response):

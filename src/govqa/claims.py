@@ -99,15 +99,41 @@ def parse_article(text: str, kind: str = "text") -> Article:
     return Article(text, max([count, *(r.n for r in references)]), references)
 
 
+_HTML_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "blockquote", "pre", "div", "section", "article", "main",
+                "h1", "h2", "h3", "h4", "h5", "h6", "figcaption", "caption", "address", "body"}
+_HTML_SKIPPED = {"nav", "header", "footer", "aside", "form", "figcaption", "caption", "button", "select", "menu"}
+
+
 def _html_to_text(html: str) -> tuple[str, list]:
-    from .htmltext import extract
+    """Block by block: headings marked as such (\x00), captions, menus and reference sections left out."""
+    import lxml.html
+    from lxml import etree
+
     from .references import html_references
 
     html, references = html_references(html)
-    # <sup>4</sup> and <sup><a href="#fn:4">4</a></sup> survive extraction as [4].
+    # <sup>4</sup> and <sup><a href="#fn:4">4</a></sup> survive as [4].
     html = re.sub(r"<sup\b[^>]*>\s*(?:<a\b[^>]*>)?\s*\[?(\d{1,3})\]?\s*(?:</a>)?\s*</sup>", r"[\1]", html,
                   flags=re.IGNORECASE)
-    return extract(html, lambda key, message: None).text, references
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return "", references
+    lines = []
+    for element in root.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag not in _HTML_BLOCKS or any(a.tag in _HTML_SKIPPED for a in element.iterancestors()) \
+                or tag in _HTML_SKIPPED:
+            continue
+        if any(isinstance(d.tag, str) and d.tag in _HTML_BLOCKS for d in element.iterdescendants()):
+            own = " ".join((element.text or "").split())  # text directly in a container, outside its blocks
+            if own:
+                lines.append(own)
+            continue
+        text = " ".join(element.text_content().split())
+        if text:
+            lines.append(("\x00" if tag in ("h1", "h2", "h3", "h4", "h5", "h6") else "") + text)
+    return "\n\n".join(lines), references
 
 
 def footnote_markers(sentence: str, max_footnote: int | None = None) -> tuple[str, list[int]]:

@@ -371,6 +371,56 @@ def mcp(
     create_mcp_server(lambda: engine, lambda ctx: access).run("stdio")
 
 
+@app.command("eval-support")
+def eval_support(
+    claims: Path = typer.Argument(Path("eval/support-claims.jsonl"), help="JSONL of labelled claims (claim, lang, kind, expect, split)."),
+    articles: Optional[Path] = typer.Option(None, "--articles", help="JSONL of articles with gold claims and references "
+                                            "(default eval/support-articles.jsonl when present)."),
+    split: str = typer.Option("all", "--split", help="dev, test or all: which part of the claims to score."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    index_dir: Optional[Path] = IndexDirOpt,
+) -> None:
+    """Per-verdict precision and recall of `govqa support` on a labelled claim set, and its article parsing."""
+    from .engine import Engine
+    from .support import VERDICTS, SupportChecker
+    from . import supporteval as se
+
+    if split not in ("dev", "test", "all"):
+        _fail(f"--split {split}: use dev, test or all")
+    rows = [r for r in se.load_jsonl(claims, ("claim", "lang", "kind", "expect"))
+            if split == "all" or r.get("split", "dev") == split]
+    if not rows:
+        _fail(f"{claims}: no claims in the {split} split")
+    articles = articles or (Path("eval/support-articles.jsonl") if Path("eval/support-articles.jsonl").is_file() else None)
+    checker = SupportChecker(Engine.open(_settings(index_dir)))
+    with _progress() as progress:
+        task = progress.add_task("checking claims", total=len(rows))
+        outcomes = se.run_claims(checker, rows, lambda: progress.advance(task))
+    metrics = se.verdict_metrics(outcomes)
+    article_results = se.run_articles(checker, se.load_jsonl(articles, ("file",)), articles.parent) if articles else []
+    if as_json:
+        metrics["articles"] = [vars(a) for a in article_results]
+        metrics["claims"] = [{"id": o.item.get("id"), "expect": o.item["expect"], "verdict": o.verdict,
+                              "score": o.score, "cross_language": o.cross_language} for o in outcomes]
+        out.print_json(json.dumps(metrics, ensure_ascii=False))
+        return
+    table = Table(title=f"{claims.name} ({split}, {len(rows)} claims): verdicts", padding=(0, 1))
+    for name in ("verdict", "precision", "recall", "predicted", "gold"):
+        table.add_column(name, justify="left" if name == "verdict" else "right")
+    for verdict in VERDICTS:
+        m = metrics["verdicts"][verdict]
+        table.add_row(verdict, *("—" if m[k] is None else f"{m[k]:.3f}" for k in ("precision", "recall")),
+                      str(m["predicted"]), str(m["gold"]))
+    out.print(table)
+    for name, value in metrics["targets"].items():
+        out.print(f"{name}: {'—' if value is None else f'{value:.3f}'}", highlight=False)
+    for a in article_results:
+        out.print(f"{a.file}: {a.claims} claims (gold {a.expected_claims}), not-claims taken as claims: "
+                  f"{len(a.leaked)}{' ' + '; '.join(a.leaked) if a.leaked else ''}, references right: "
+                  f"{a.references_right}/{a.references}{' ' + '; '.join(a.wrong) if a.wrong else ''}",
+                  highlight=False, soft_wrap=True)
+
+
 @app.command("eval")
 def evaluate(
     questions: Path = typer.Argument(..., help="JSONL: {\"question\": …, \"relevant\": [{\"doc_id\": …, \"page\": N}]} per line."),

@@ -15,17 +15,18 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
-from .quantities import Fact, extract, normalize, same_value
+from .quantities import Fact, extract, normalize, same_value, states
 
 # axis -> (patterns for "+", patterns for "-"); "-" is matched first and masks the "+" inside it
 # (必須ではない holds 必須). Questions are never read for stances: 「費用がかかるか。」 asks, it does not say.
 _STANCES: dict[str, tuple[str, str]] = {
     "obligation": (
         r"必須|義務|任意では(?:な|ありません)|任意でな|しなければならない|なければならない|なくてはならない|必要がある|必要があります|必要です|"
-        r"必要となる|必要となります|必要になる|必要になります|が必要|を要する|\bmust\b|\bmandatory\b|\brequired\b|"
+        r"必要となる|必要となります|必要になる|必要になります|が必要|を要する|求められる|求められます|\bmust\b|\bmandatory\b|\brequired\b|"
         r"\bobligatory\b|\bcompulsory\b|\bhas to\b|\bhave to\b|\bneeds? to\b|\bnecessary\b",
         r"任意(?!では|でな)|必須(?:事項)?では(?:な|ありません)|必須でな|義務では(?:な|ありません)|義務でな|義務はな|必要はな|"
-        r"必要はありません|必要ありません|必要がない|不要|なくてもよい|なくても(?:構わ|差し支え)|\bvoluntary\b|"
+        r"必要はありません|必要ありません|必要がない|不要|求めない|求めていない|求めていません|求められない|"
+        r"求められません|求めません|要しない|なくてもよい|なくても(?:構わ|差し支え)|\bvoluntary\b|"
         r"\boptional\b|\bnot (?:mandatory|required|obligatory|compulsory|necessary)\b|\bno need\b|\bneed not\b|"
         r"\b(?:does|do) not (?:need|have) to\b|\bno obligation\b"),
     "certainty": (
@@ -82,12 +83,6 @@ _NAMES: dict[str, dict[str, str]] = {
         "Portugal": r"ポルトガル|Portugal", "France": r"フランス|France", "Germany": r"ドイツ|Germany",
         "US": r"米国(?!薬局方|食品)|アメリカ|United States(?! Pharmacopeia)", "China": r"中国|China",
         "India": r"インド|India", "Japan": r"日本(?!薬局方|語)|\bJapan\b",
-    },
-    "procedure": {
-        "new registration": r"新規(?:の)?(?:MF)?登録|new registration",
-        "change registration": r"変更登録|change registration|registration of (?:a )?change",
-        "minor change": r"軽微(?:な)?変更(?:の)?届|minor change notification|notification of (?:a )?minor change",
-        "partial change": r"一部変更承認|partial change approval",
     },
 }
 _NAME_RE = {kind: [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in names.items()]
@@ -157,11 +152,14 @@ def compare(claim: str, passages: list[str], relevance: Callable[[str, list[str]
     if not claim_facts or not any(topical):
         return Comparison([], [f for f in claim_facts if f.key not in STANCE_KEYS | NAME_KEYS])
     passage_facts = [facts(p) for p, on in zip(passages, topical) if on]
+    # Sentences are aligned on what the claim is about, not on its details: the altered detail
+    # (厚生労働省 for 機構) would otherwise pull in another sentence that happens to name it.
+    topic = _mask(unicodedata.normalize("NFKC", claim), claim_facts)
     ranked: list[tuple[float, int, str]] = []
     for index, text in enumerate(passages):
         if topical[index]:
             parts = [s for s in sentences(text) if not _QUESTION.search(s)]
-            ranked += [(score, index, part) for score, part in zip(relevance(claim, parts) if parts else [], parts)]
+            ranked += [(score, index, part) for score, part in zip(relevance(topic, parts) if parts else [], parts)]
     ranked.sort(key=lambda item: -item[0])
     best = ranked[0][0] if ranked else 0.0
     close = [(index, part, facts(part)) for score, index, part in ranked if score >= max(ALIGNED * best, 1e-9)]
@@ -176,7 +174,8 @@ def compare(claim: str, passages: list[str], relevance: Callable[[str, list[str]
             continue
         if any(_backs(fact, fs) for fs in passage_facts):
             continue
-        found = next(((i, part, f) for i, part, fs in close[:3] for f in fs if f.key == fact.key), None)
+        found = next(((i, part, f) for i, part, fs in close[:3] for f in fs
+                      if f.key == fact.key and not same_value(f.key, f.value, fact.value)), None)
         if found is not None:
             conflicts.append(Conflict(fact.span, _window(found[1], found[2]), fact.key, found[0]))
         else:
@@ -188,7 +187,14 @@ ALIGNED = 0.6  # sentences within this share of the best one's relevance are "ab
 
 
 def _backs(fact: Fact, found: list[Fact]) -> bool:
-    return any(f.key == fact.key and same_value(f.key, f.value, fact.value) for f in found)
+    return any(f.key == fact.key and states(f.key, fact.value, f.value) for f in found)
+
+
+def _mask(text: str, found: list[Fact]) -> str:
+    spans = {f.span for f in found if f.key in STANCE_KEYS or f.key in NAME_KEYS} | {normalize(f.span) for f in found}
+    for span in sorted(spans, key=len, reverse=True):
+        text = text.replace(span, " ")
+    return text if len(text.strip()) >= 4 else text + " " + " ".join(spans)
 
 
 def _dedupe(found: list[Fact]) -> list[Fact]:

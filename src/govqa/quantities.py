@@ -25,9 +25,9 @@ class Fact:
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "大正": 1911, "R": 2018, "H": 1988, "S": 1925}
 _KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_SMALL = {"十": 10, "百": 100, "千": 1000}
-_KANJI_LARGE = {"万": 10_000, "億": 100_000_000}
+_KANJI_LARGE = {"万": 10_000, "億": 100_000_000, "兆": 1_000_000_000_000}
 # Kanji numerals become digits only before a counter: 一般, 一部 (a part), 十分 (enough) stay words.
-_KANJI_NUMBER = re.compile(r"(?<![\d同唯統第])((?:[〇零一二三四五六七八九十百千]+[万億]?)+)"
+_KANJI_NUMBER = re.compile(r"(?<![\d同唯統第])((?:[〇零一二三四五六七八九十百千]+[万億兆]?)+)"
                            r"(?=日|年|か月|ヶ月|カ月|箇月|ケ月|週|時間|%|パーセント|割|円|件|回|人|名|倍|歳|段階|種類|か所|箇所|か国|カ国)")
 _EN_UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
              "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
@@ -64,7 +64,7 @@ _UNITS = [
     (r"か国|カ国|ヶ国|countries", "country", 1), (r"部|copies|copy", "copy", 1),
 ]
 _UNIT_RE = "|".join(f"(?P<u{i}>{pattern})" for i, (pattern, _, _) in enumerate(_UNITS))
-_QUANTITY = re.compile(rf"(?<![0-9A-Za-z.,]){_NUM}\s*(?P<scale>億|万|千|million|billion|thousand)?\s*(?:{_UNIT_RE})(?![A-Za-z])",
+_QUANTITY = re.compile(rf"(?<![0-9A-Za-z.,第]){_NUM}\s*(?P<scale>兆|億|万|千|million|billion|thousand)?\s*(?:{_UNIT_RE})(?![A-Za-z])",
                        re.IGNORECASE)
 _ARTICLE = re.compile(r"第\s*(\d+)\s*条(?:\s*第\s*(\d+)\s*項)?|\bArticle\s+(\d+)(?:\s*\((\d+)\))?", re.IGNORECASE)
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Z0-9]*\d{4})(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6,}(?![A-Za-z0-9])")
@@ -162,6 +162,14 @@ def same_value(key: str, a, b) -> bool:
     return all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
+def states(key: str, claimed, stated) -> bool:
+    """Whether a passage's value states the claim's: for dates every part the claim gives (2005-03-31 is
+    not stated by a bare 2005, but 2005 is stated by 2005-03-31)."""
+    if key != "date":
+        return claimed == stated
+    return all(c is None or c == s for c, s in zip(claimed, stated))
+
+
 def _int(text: str | None) -> int | None:
     return int(text) if text else None
 
@@ -172,5 +180,5 @@ def _month(name: str) -> str:
 
 
 def _scale(word: str | None) -> int:
-    return {"億": 100_000_000, "万": 10_000, "千": 1000, "thousand": 1000, "million": 1_000_000,
+    return {"兆": 1_000_000_000_000, "億": 100_000_000, "万": 10_000, "千": 1000, "thousand": 1000, "million": 1_000_000,
             "billion": 1_000_000_000}.get((word or "").lower(), 1)

@@ -131,7 +131,7 @@ def html_references(html: str) -> tuple[str, list[Reference]]:
     for heading in root.xpath("//h1|//h2|//h3|//h4|//h5|//h6|//p[strong or b]"):
         if REFERENCE_HEADING.match(" ".join(heading.text_content().split())):
             lists = [s for s in heading.itersiblings() if s.tag in ("ol", "ul", "p", "div")][:1]
-            sections += [s for s in lists if s not in sections]
+            sections += [s for s in lists if s not in sections and not any(a in sections for a in s.iterancestors())]
             heading.drop_tree()
     references: list[Reference] = []
     for section in sections:
@@ -165,6 +165,8 @@ def match_references(references: list[Reference], documents: dict) -> list[Refer
     for d in documents.values():
         name = PurePosixPath(str(d.path).replace("\\", "/")).name
         by_file[_file_key(name)] = by_file[_file_key(f"{d.doc_id}{PurePosixPath(name).suffix}")] = d.doc_id
+        for duplicate in getattr(d, "duplicates", None) or []:  # the same bytes under another name
+            by_file[_file_key(PurePosixPath(str(duplicate).replace("\\", "/")).name)] = d.doc_id
     titles = [(d.doc_id, _norm(d.title)) for d in documents.values() if len(_norm(d.title)) >= 6]
     return [_match(ref, by_url, by_file, titles) for ref in references]
 
