@@ -241,3 +241,133 @@ def test_post_support_answers_the_contract_shape(sample_engine):
     assert {"support", "cited", "url", "doc_id", "page"} <= set(claims[0]["passages"][0])
     assert client.post("/support", json={"text": ""}).status_code == 422
     assert client.post("/support", json={"text": "x", "format": "pdf"}).status_code == 422
+
+
+# --- contradictions, the article's own references, the report -----------------------------------
+
+def test_an_altered_claim_is_contradicted_with_the_differing_spans(sample_engine):
+    from govqa.support import SupportChecker, summary_line
+
+    article = ("本通知は、平成26年11月25日から適用される。\n"
+               "本通知は、平成27年11月25日から適用される。\n"
+               "MF登録申請は必須事項であり、任意ではない。\n"
+               "承認審査でMF登録事項に照会がある場合は、厚生労働省からMF登録者に対して直接照会が行われる。\n"
+               "警察庁はSNS上の薬物取引の検出にAIを活用している。\n")
+    results = SupportChecker(sample_engine).check_article(article)
+    assert [r.verdict for r in results] == ["supported", "contradicted", "contradicted", "contradicted", "unsupported"]
+    date = results[1].to_dict()["conflicts"][0]
+    assert date["claim"] == "平成27年11月25日" and "平成26" in date["passage"] and date["kind"] == "date"
+    assert (date["doc_id"], date["page"]) == ("000203155", 1)
+    assert results[2].conflicts[0].kind == "obligation" and "必須事項ではありません" in results[2].conflicts[0].passage
+    assert results[3].conflicts[0].claim == "厚生労働省"
+    assert summary_line(results) == "1 supported, 0 weak, 3 contradicted, 1 unsupported"
+
+
+def test_a_number_the_sources_do_not_state_keeps_a_close_claim_from_supported(sample_engine):
+    from govqa.claims import Claim
+    from govqa.support import SupportChecker
+
+    result = SupportChecker(sample_engine).check(Claim(1, "審査は90日以内に必ず完了する。", "審査は90日以内に必ず完了する。"))
+    assert result.verdict in ("weak", "unsupported")
+
+
+def test_english_claims_are_checked_across_languages_and_say_so(sample_engine):
+    from govqa.claims import Claim
+    from govqa.support import SupportChecker
+
+    checker = SupportChecker(sample_engine)
+    true = checker.check(Claim(1, "x", "The guideline on the use of the master file applies from 25 November 2014."))
+    assert true.verdict == "supported" and true.cross_language and true.to_dict()["cross_language"] is True
+    changed = checker.check(Claim(2, "x", "The MF system is compulsory, so filing an MF registration is mandatory."))
+    assert changed.verdict == "contradicted" and changed.conflicts[0].claim in ("compulsory", "mandatory")
+
+
+def test_footnotes_follow_the_articles_own_references_not_the_bundled_manifest(sample_index, tmp_path, monkeypatch,
+                                                                              capsys):
+    article = tmp_path / "mf.txt"
+    article.write_text("MF登録申請は、無料で行っています[1]。\n海外の原薬等製造業者は原薬等国内管理人を選任する[2]。\n\n"
+                       "[1] 厚生労働省「原薬等登録原簿に関する質疑応答集(Q&A)について」 "
+                       "https://www.mhlw.go.jp/file/06-Seisakujouhou/0000160131.pdf\n"
+                       "[2] 厚生労働省「存在しない通知」 https://example.org/missing.pdf\n", encoding="utf-8")
+    monkeypatch.chdir(REPO)  # corpus/sources.toml is the default manifest there: it must not be used
+    code, out, err = run_cli(monkeypatch, capsys, "support", str(article), "--json", "--index-dir", str(sample_index))
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["claims"]) == 2  # the reference lines are not claims
+    first, second = data["claims"]
+    assert first["cited"][0]["source_id"] == "000160131" and first["passages"][0]["cited"] is True
+    assert first["verdict"] == "supported"
+    assert second["cited"][0]["source_id"] is None and "reference 2 matches no indexed document" in second["note"]
+    assert "manifest" not in json.dumps(data, ensure_ascii=False)
+    assert [r["doc_id"] for r in data["references"]] == ["000160131", None]
+    assert data["summary"].startswith("1 supported") or "supported" in data["summary"]
+
+
+def test_the_report_shows_the_summary_conflicts_side_by_side_references_and_a_figure_hook(sample_engine):
+    from govqa.claims import parse_article
+    from govqa.support import SupportChecker
+    from govqa.supportreport import report_markdown
+
+    article = parse_article("本通知は、平成27年11月25日から適用される[1]。\n\n参考文献\n[1] 厚生労働省「原薬等登録原簿の利用に関する指針について」\n")
+    checker = SupportChecker(sample_engine)
+    references = checker.match(article)
+    results = checker.check_article(article)
+    markdown = report_markdown(results, "a.txt", references, figure=lambda result, hit: f"![page {hit.page}](crop.png)")
+    assert "1 claims: 0 supported, 0 weak, 1 contradicted, 0 unsupported." in markdown
+    assert "| 平成27年11月25日 |" in markdown and "page 1](" in markdown
+    assert "![page 1](crop.png)" in markdown
+    assert "1 of 1 references match an indexed document" in markdown and "`000203155` (by title)" in markdown
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.txt", b"", "empty"),
+    ("blank.md", b"  \n\n", "empty"),
+    ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary"),
+    ("huge.txt", ("MF登録申請は無料である。" * 120_000).encode("utf-8"), "at most"),
+])
+def test_bad_articles_get_one_line_and_no_traceback(sample_index, tmp_path, monkeypatch, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, out, err = run_cli(monkeypatch, capsys, "support", str(path), "--index-dir", str(sample_index))
+    assert code == 2 and out == ""
+    assert err.strip().startswith("error:") and message in err and name in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_html_with_scripts_and_a_500_entry_reference_list_give_reports(sample_index, tmp_path, monkeypatch, capsys):
+    html = tmp_path / "page.html"
+    html.write_text("<html><head><script>alert('MF登録申請は有料である。')</script></head><body>"
+                    "<p>MF登録申請は、無料で行っています<sup>1</sup>。</p><script>document.write('x')</script>"
+                    "<ol class='footnotes'><li id='fn1'>厚生労働省「原薬等登録原簿に関する質疑応答集(Q&amp;A)について」</li></ol>"
+                    "</body></html>", encoding="utf-8")
+    code, out, _ = run_cli(monkeypatch, capsys, "support", str(html), "--json", "--index-dir", str(sample_index))
+    assert code == 0
+    data = json.loads(out)
+    assert [(c["verdict"], c["footnotes"]) for c in data["claims"]] == [("supported", [1])]
+    assert data["references"][0]["doc_id"] == "000160131"
+    long_list = tmp_path / "long.md"
+    entries = "\n".join(f"{n}. Ministry {n} (2021) \"Report {n}\", https://example.org/{n}.pdf" for n in range(1, 501))
+    long_list.write_text(f"MF登録申請は、無料で行っています[^7].\n\n## References\n\n{entries}\n", encoding="utf-8")
+    report = tmp_path / "report.md"
+    code, out, err = run_cli(monkeypatch, capsys, "support", str(long_list), "--report", str(report),
+                             "--index-dir", str(sample_index))
+    assert code == 0 and "0 of 500 references match" in err
+    assert "0 of 500 references match an indexed document" in report.read_text(encoding="utf-8")
+
+
+def test_eval_support_prints_precision_and_recall_per_verdict(sample_index, tmp_path, monkeypatch, capsys):
+    claims = tmp_path / "claims.jsonl"
+    rows = [{"claim": "本通知は、平成26年11月25日から適用される。", "lang": "ja", "kind": "true", "expect": "supported"},
+            {"claim": "本通知は、平成27年11月25日から適用される。", "lang": "ja", "kind": "altered", "expect": "contradicted"},
+            {"claim": "警察庁はSNS上の薬物取引の検出にAIを活用している。", "lang": "ja", "kind": "off-topic",
+             "expect": "unsupported"}]
+    claims.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    code, out, _ = run_cli(monkeypatch, capsys, "eval-support", str(claims), "--json", "--index-dir", str(sample_index),
+                           "--articles", str(REPO / "eval" / "support-articles.jsonl"))
+    assert code == 0
+    data = json.loads(out)
+    assert data["verdicts"]["contradicted"] == {"precision": 1.0, "recall": 1.0, "predicted": 1, "gold": 1}
+    assert data["targets"]["altered_contradicted"] == 1.0
+    assert all(not a["leaked"] and a["references_right"] == a["references"] for a in data["articles"])
+    code, _, err = run_cli(monkeypatch, capsys, "eval-support", str(tmp_path / "none.jsonl"), "--index-dir", str(sample_index))
+    assert code == 2 and "none.jsonl" in err and len(err.strip().splitlines()) == 1

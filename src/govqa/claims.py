@@ -62,6 +62,10 @@ _NOT_PROSE = re.compile(r"^\s*(?:(?:図|表|写真|グラフ|Figure|Fig\.|Table|
 _TERMINAL = ("。", ".", "！", "!", "．", ":", "：")
 
 
+MAX_ARTICLE_BYTES = 1_000_000
+MAX_CLAIMS = 500  # claims checked in one run (each is a search): a longer article is split by its author
+
+
 def read_article(path: Path) -> Article:
     """Read an article file; HTML by its main text, Markdown without its markup."""
     path = Path(path)
@@ -71,10 +75,17 @@ def read_article(path: Path) -> Article:
         raise ArticleError(f"{path}: no such file; give the article as a .txt, .md or .html file") from None
     except OSError as exc:
         raise ArticleError(f"{path}: cannot read the article ({exc.strerror or exc})") from None
+    if len(raw) > MAX_ARTICLE_BYTES:
+        raise ArticleError(f"{path}: the article is {len(raw):,} bytes; govqa support reads at most "
+                           f"{MAX_ARTICLE_BYTES:,} (about 300 pages): split it into chapters")
+    if b"\x00" in raw[:8192]:
+        raise ArticleError(f"{path}: a binary file, not an article; give it as .txt, .md or .html (UTF-8)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ArticleError(f"{path}: not UTF-8 text; save the article as UTF-8 (.txt, .md or .html)") from None
+    if not text.strip():
+        raise ArticleError(f"{path}: the file is empty; give an article with some text")
     suffix = path.suffix.lower()
     kind = "html" if suffix in (".html", ".htm") or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")) \
         else "markdown" if suffix in (".md", ".markdown") else "text"

@@ -22,7 +22,7 @@ from .quantities import Fact, extract, normalize, same_value, states
 _STANCES: dict[str, tuple[str, str]] = {
     "obligation": (
         r"必須|義務|任意では(?:な|ありません)|任意でな|しなければならない|なければならない|なくてはならない|必要がある|必要があります|必要です|"
-        r"必要となる|必要となります|必要になる|必要になります|が必要|を要する|求められる|求められます|\bmust\b|\bmandatory\b|\brequired\b|"
+        r"必要となる|必要となります|必要になる|必要になります|が必要|求められる|求められます|\bmust\b|\bmandatory\b|\brequired\b|"
         r"\bobligatory\b|\bcompulsory\b|\bhas to\b|\bhave to\b|\bneeds? to\b|\bnecessary\b",
         r"任意(?!では|でな)|必須(?:事項)?では(?:な|ありません)|必須でな|義務では(?:な|ありません)|義務でな|義務はな|必要はな|"
         r"必要はありません|必要ありません|必要がない|不要|求めない|求めていない|求めていません|求められない|"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .claims import Article, Claim, split_claims
+from .claims import MAX_CLAIMS, Article, ArticleError, Claim, split_claims
 from .contradict import Comparison, compare
 from .lang import detect_lang
 from .models import Hit
@@ -114,7 +114,11 @@ class SupportChecker:
         if isinstance(article, Article) and article.references and not self.references:
             self.match(article)
         known = max([*self.by_footnote, *(m.reference.n for m in self.references)], default=0) or None
-        return [self.check(claim) for claim in split_claims(article, known)]
+        claims = split_claims(article, known)
+        if len(claims) > MAX_CLAIMS:
+            raise ArticleError(f"the article has {len(claims):,} claim sentences; govqa support checks at most "
+                               f"{MAX_CLAIMS} at a time: split it into chapters")
+        return [self.check(claim) for claim in claims]
 
     def check(self, claim: Claim) -> ClaimSupport:
         policy = self.policy
