@@ -178,3 +178,22 @@ def test_tokens_cli_prints_the_token_once_and_keeps_only_its_hash(index_dir):
     assert bad.returncode != 0 and "--role" in bad.stderr and "Traceback" not in bad.stderr
     log = [json.loads(line) for line in (index_dir / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {"token.create", "token.revoke"} <= {entry["event"] for entry in log}
+
+
+def mcp_call(http: httpx.Client, name: str, arguments: dict) -> httpx.Response:
+    return http.post("/mcp", headers={"Accept": "application/json, text/event-stream"}, json={
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}})
+
+
+def test_the_mcp_mount_answers_for_the_tokens_collections_only(server, tokens):
+    with client(server, tokens["reader_zenchou"]) as http:
+        for name, arguments in (("search", {"query": SECRET_WORDS, "k": 10}),
+                                ("search", {"query": SECRET_WORDS, "k": 10, "collections": ["zaisei"]}),
+                                ("list_documents", {})):
+            answer = mcp_call(http, name, arguments)
+            assert answer.status_code == 200, answer.text
+            assert SECRET_DOC not in answer.text and "finance" not in answer.text
+    with client(server, tokens["reader_zaisei"]) as http:
+        assert SECRET_DOC in mcp_call(http, "search", {"query": SECRET_WORDS, "k": 1}).text
+    with client(server, None) as http:
+        assert mcp_call(http, "list_documents", {}).status_code == 401

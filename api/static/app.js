@@ -56,6 +56,7 @@
     if (state.status) showStatus(state.status.kind, state.status.values);
     if (state.last) renderResults(state.last.data, state.last.note);
     if (state.documents) renderDocuments(state.documents);
+    document.dispatchEvent(new CustomEvent("govqa:lang"));
   }
 
   function setLang(lang) {
@@ -99,6 +100,7 @@
           form.hidden = true;
           keyPrompt = null;
           resolve();
+          loadHealth();  // the counts a key (or token) may see, not the anonymous zero
         });
       });
     }
@@ -431,12 +433,14 @@
   // ---- views, health, start ----
 
   function showView() {
-    const documents = window.location.hash === "#documents";
-    $("search-view").hidden = documents;
-    $("documents-view").hidden = !documents;
-    $(documents ? "tab-documents" : "tab-search").setAttribute("aria-current", "page");
-    $(documents ? "tab-search" : "tab-documents").removeAttribute("aria-current");
-    if (documents) loadDocuments();
+    const view = { "#documents": "documents", "#upload": "upload" }[window.location.hash] || "search";
+    for (const name of ["search", "documents", "upload"]) {
+      $(name + "-view").hidden = name !== view;
+      if (name === view) $("tab-" + name).setAttribute("aria-current", "page");
+      else $("tab-" + name).removeAttribute("aria-current");
+    }
+    if (view === "documents") loadDocuments();
+    document.dispatchEvent(new CustomEvent("govqa:view", { detail: view }));
   }
 
   async function loadHealth() {
@@ -453,6 +457,9 @@
     $("health").textContent = state.health
       ? t("health", { docs: state.health.documents, chunks: state.health.chunks }) : "";
   }
+
+  // For upload.js (an ES module): the same key, prompt and labels as the rest of the page.
+  window.GOVQA = { requestJSON, t, savedKey, askForKey, loadHealth, forgetDocuments: () => { state.documents = null; } };
 
   function start() {
     applyLang();

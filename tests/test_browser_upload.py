@@ -1,0 +1,144 @@
+"""Staff add a PDF by dragging it onto the page, follow its progress, then find it; another department cannot."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from apiserver import LiveServer, write_pdf
+from test_browser import browser, expect, page  # noqa: F401 - test_browser's fixtures
+
+from govqa import catalog
+from govqa.build import build_index
+from govqa.config import Settings
+from govqa.tokens import TokenStore
+
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+QUESTION = "How much is the Quokka kiosk budget for fiscal 2026?"
+ANSWER_TEXT = ("Quokka kiosk budget. The Quokka kiosk budget for fiscal 2026 is 48 million yen, "
+               "approved by the finance section in February.")
+
+
+def no_axe_violations(page, context: str) -> None:
+    """0 axe-core violations (WCAG 2 A/AA rules) on what is shown now."""
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` at the top of the repository")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # through the DevTools protocol: no CSP exception
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
+    }""")
+    assert found == [], f"axe-core violations on {context}: {json.dumps(found, ensure_ascii=False, indent=1)}"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-upload")
+    (root / "docs").mkdir()
+    write_pdf(root / "docs" / "zenchou-guide.pdf", [
+        "Staff guide for all sections. Leave requests go to the personnel section two days ahead."])
+    index_dir = root / "index"
+    build_index([root / "docs"], Settings(index_dir=index_dir, manifest=root / "none.toml"), collection="zenchou")
+    catalog.create(index_dir, "zaisei", "財政課")
+    store = TokenStore(index_dir)
+    known = {"zenchou", "zaisei"}
+    editor, _ = store.create("editor", ["zaisei"], "finance editor", known)
+    reader, _ = store.create("reader", ["zenchou"], "all-staff reader", known)
+    from api.app import create_app
+
+    server = LiveServer(create_app(Settings(index_dir=index_dir))).start()
+    try:
+        yield {"url": server.url, "editor": editor, "reader": reader, "root": root}
+    finally:
+        server.stop()
+
+
+def enter_key(page, token: str) -> None:
+    expect(page.locator("#key-form")).to_be_visible()
+    page.fill("#api-key", token)
+    page.press("#api-key", "Enter")
+    expect(page.locator("#key-form")).to_be_hidden()
+
+
+def drop_file(page, selector: str, path: Path, mime: str) -> None:
+    """A real drop event carrying the file, as a person dragging it from their desktop makes."""
+    page.evaluate("""([selector, name, mime, data]) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, {type: mime}));
+        const zone = document.querySelector(selector);
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+            zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        }
+    }""", [selector, path.name, mime, base64.b64encode(path.read_bytes()).decode()])
+
+
+def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(site, page, browser, tmp_path):  # noqa: F811
+    pdf = write_pdf(tmp_path / "quokka-kiosk-budget.pdf", [ANSWER_TEXT])
+    page.goto(site["url"] + "/#upload")
+    enter_key(page, site["editor"])
+    expect(page.locator("#upload-form")).to_be_visible()
+    expect(page.locator("#upload-collection option")).to_have_text(["財政課 (zaisei)"])
+    no_axe_violations(page, "the upload view (Japanese)")
+
+    # A bad file first: the page says why, in words.
+    bad = tmp_path / "not-really.pdf"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    page.set_input_files("#upload-file", str(bad))
+    page.click("#upload-submit")
+    failed = page.locator(".upload-item.is-failed .upload-stage")
+    expect(failed).to_contain_text("not a PDF")
+
+    drop_file(page, "#drop-zone", pdf, "application/pdf")
+    done = page.locator(".upload-item.is-done", has_text="quokka-kiosk-budget.pdf")
+    expect(done).to_be_visible()
+    expect(done.locator(".upload-stage")).to_contain_text("完了")
+    assert done.locator("progress").get_attribute("value") == "100"
+    page.screenshot(path=tmp_path / "upload-done.png", full_page=True)
+    no_axe_violations(page, "the upload view with a finished and a failed upload")
+    page.click(".lang-toggle button[data-lang='en']")
+    expect(done.locator(".upload-stage")).to_contain_text("Done")
+    expect(page.locator("#upload-heading")).to_have_text("Add documents")
+    no_axe_violations(page, "the upload view (English)")
+
+    # Ask what only that PDF answers, and open its citation.
+    page.click("#tab-search")
+    page.fill("#q", QUESTION)
+    page.press("#q", "Enter")
+    card = page.locator(".card[data-doc-id='quokka-kiosk-budget']")
+    expect(card.first).to_be_visible()
+    cite = page.locator("#answer-text a.cite").first
+    expect(cite).to_be_visible()
+    cite.click()
+    expect(page.locator(".card.is-cited")).to_have_attribute("data-doc-id", "quokka-kiosk-budget")
+    with page.expect_popup() as popup:
+        card.first.locator("a.open-pdf").click()
+    opened = popup.value.url
+    assert "/documents/quokka-kiosk-budget/file?" in opened and opened.endswith("#page=1")
+    assert httpx.get(opened.split("#")[0], timeout=60).content == pdf.read_bytes()  # the signed link, no header
+    page.watch.assert_quiet()
+
+    # Another department's reader: the same question finds nothing of it, its links give 404.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    other = context.new_page()
+    other.goto(site["url"] + "/")
+    other.fill("#q", QUESTION)
+    other.press("#q", "Enter")
+    enter_key(other, site["reader"])
+    other.wait_for_selector(".card, .status-empty")
+    assert other.locator(".card[data-doc-id='quokka-kiosk-budget']").count() == 0
+    assert "Quokka" not in other.locator("#main").inner_text()
+    headers = {"Authorization": f"Bearer {site['reader']}"}
+    for path in ("/documents/quokka-kiosk-budget/file", "/documents/quokka-kiosk-budget/pages/1/image?width=400",
+                 "/documents/quokka-kiosk-budget/pages/1"):
+        assert httpx.get(site["url"] + path, headers=headers, timeout=60).status_code == 404, path
+    other.goto(site["url"] + "/#upload")
+    expect(other.locator("#upload-status")).to_contain_text("追加できません")
+    expect(other.locator("#upload-form")).to_be_hidden()
+    no_axe_violations(other, "the upload view for a reader")
+    context.close()
