@@ -203,6 +203,7 @@ class CollectionOut(_Response):
 class CollectionsOut(_Response):
     role: str = Field(description="reader, editor or admin.")
     upload_max_bytes: int
+    accepted: list[str] = Field(default_factory=list, description="File name endings an upload may have, e.g. .pdf.")
     collections: list[CollectionOut]
 
 

@@ -27,7 +27,7 @@ from govqa.access import Access
 from govqa.build import build_index
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
-from govqa.intake import DuplicateUpload, UploadRejected, UploadTooLarge, check_content, check_filename
+from govqa.intake import DuplicateUpload, accepted_suffixes, UploadRejected, UploadTooLarge, check_content, check_filename
 from govqa.jobs import Job, JobQueue, new_job_id
 from govqa.store import DEFAULT_COLLECTION
 
@@ -54,7 +54,7 @@ def add_upload_routes(app: FastAPI) -> None:
         """The collections you may read, which of them you may add documents to, and the upload size limit."""
         access = request_access(request)
         found = catalog.listing(request.app.state.settings.index_dir, access.sees)
-        return {"role": access.role, "upload_max_bytes": upload_limit(request),
+        return {"role": access.role, "upload_max_bytes": upload_limit(request), "accepted": sorted(accepted_suffixes()),
                 "collections": [{**c.__dict__, "editable": access.edits(c.name)} for c in found]}
 
     @app.post("/documents", status_code=202, response_model=JobOut, responses=UPLOAD_ERRORS, tags=["documents"],

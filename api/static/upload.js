@@ -10,14 +10,14 @@ const TEXT = {
     uploadDrop: "ここにファイルをドラッグ＆ドロップするか、下のボタンで選んでください。",
     uploadChoose: "ファイルを選ぶ",
     uploadSubmit: "追加する",
-    uploadTypes: "PDF、HTML、テキスト、Markdown（1ファイル {mb} MB まで）",
+    uploadTypes: "追加できる形式: {types}（1ファイル {mb} MB まで）",
     uploadJobs: "追加の状況",
     uploadLoading: "読み込んでいます…",
     uploadNone: "このキーでは文書を追加できません。追加できる権限のあるトークンを管理者に依頼してください。",
     uploadReady: "追加した文書は、処理が終わるとすぐに検索できます。",
     uploadNoFile: "ファイルを選んでください。",
     uploadTooBig: "{name} は {mb} MB を超えているため追加できません。",
-    uploadBadType: "{name} は追加できない種類のファイルです（PDF、HTML、テキスト、Markdown）。",
+    uploadBadType: "{name} は追加できない種類のファイルです（追加できる形式: {types}）。",
     progressLabel: "{name} の進み具合",
     stage_sending: "送信中 {pct}%",
     stage_queued: "順番を待っています",
@@ -39,14 +39,14 @@ const TEXT = {
     uploadDrop: "Drag and drop files here, or choose them with the button below.",
     uploadChoose: "Choose files",
     uploadSubmit: "Add",
-    uploadTypes: "PDF, HTML, text or Markdown (up to {mb} MB per file)",
+    uploadTypes: "Accepted: {types} (up to {mb} MB per file)",
     uploadJobs: "Progress",
     uploadLoading: "Loading…",
     uploadNone: "This key cannot add documents. Ask your administrator for a token that may.",
     uploadReady: "A document you add can be searched as soon as it has been processed.",
     uploadNoFile: "Choose a file first.",
     uploadTooBig: "{name} is over {mb} MB and cannot be added.",
-    uploadBadType: "{name} is not a type that can be added (PDF, HTML, text, Markdown).",
+    uploadBadType: "{name} is not a type that can be added (accepted: {types}).",
     progressLabel: "Progress of {name}",
     stage_sending: "Sending {pct}%",
     stage_queued: "Waiting in the queue",
@@ -64,7 +64,6 @@ const TEXT = {
 };
 for (const lang of Object.keys(TEXT)) Object.assign(window.GOVQA_TEXT[lang], TEXT[lang]);
 
-const ACCEPTED = /\.(pdf|html?|txt|md)$/i;
 const POLL_MS = 500;
 const $ = (id) => document.getElementById(id);
 const state = { info: null, loading: null, items: [] };
@@ -90,7 +89,8 @@ function render() {
   const editable = info.collections.filter((c) => c.editable);
   $("upload-status").textContent = editable.length ? t("uploadReady") : t("uploadNone");
   $("upload-form").hidden = !editable.length;
-  $("upload-types").textContent = t("uploadTypes", { mb: mb(info.upload_max_bytes) });
+  $("upload-types").textContent = t("uploadTypes", { mb: mb(info.upload_max_bytes), types: info.accepted.join(" ") });
+  $("upload-file").accept = info.accepted.join(",");
   const select = $("upload-collection");
   const chosen = select.value;
   select.replaceChildren(...editable.map((c) => {
@@ -218,10 +218,15 @@ async function addFiles(files) {
   if (!state.info) await loadCollections();
   if (!state.info) return;
   const collection = $("upload-collection").value;
-  const limit = state.info.upload_max_bytes;
+  const info = state.info;  // reset once a file is done: counts change
+  const limit = info.upload_max_bytes;
   for (const file of files) {
     const item = addItem(file);
-    if (!ACCEPTED.test(file.name)) { setStage(item, "failed", { detail: t("uploadBadType", { name: file.name }) }); continue; }
+    const suffix = (file.name.match(/\.[^.]+$/) || [""])[0].toLowerCase();
+    if (!info.accepted.includes(suffix)) {
+      setStage(item, "failed", { detail: t("uploadBadType", { name: file.name, types: info.accepted.join(" ") }) });
+      continue;
+    }
     if (file.size > limit) { setStage(item, "failed", { detail: t("uploadTooBig", { name: file.name, mb: mb(limit) }) }); continue; }
     const job = await send(item, collection);
     await follow(item, job);
