@@ -312,11 +312,14 @@ def test_the_report_shows_the_summary_conflicts_side_by_side_references_and_a_fi
     checker = SupportChecker(sample_engine)
     references = checker.match(article)
     results = checker.check_article(article)
-    markdown = report_markdown(results, "a.txt", references, figure=lambda result, hit: f"![page {hit.page}](crop.png)")
+    markdown = report_markdown(results, "a.txt", references=references,
+                               figure=lambda result, hit: f"![page {hit.page}](crop.png)")
     assert "1 claims: 0 supported, 0 weak, 1 contradicted, 0 unsupported." in markdown
     assert "| 平成27年11月25日 |" in markdown and "page 1](" in markdown
     assert "![page 1](crop.png)" in markdown
     assert "1 of 1 references match an indexed document" in markdown and "`000203155` (by title)" in markdown
+    pictured = report_markdown(results, "a.txt", {(1, 0): "images/1-0.png"})
+    assert f"![the passage on page {results[0].passages[0].page} of {results[0].passages[0].doc_id}](images/1-0.png)" in pictured
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -300,7 +300,7 @@ def support(
                   highlight=False, soft_wrap=True)
     if report is not None:
         try:
-            report.write_text(report_markdown(results, article.name, references), encoding="utf-8")
+            report.write_text(report_markdown(results, article.name, references=references), encoding="utf-8")
         except OSError as exc:
             _fail(f"{report}: cannot write the report ({exc.strerror or exc})")
         err.print(f"report: {report}", highlight=False)

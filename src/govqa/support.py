@@ -289,6 +289,13 @@ def _rescale(value: float, low: float, high: float) -> float:
     return min(1.0, max(0.0, (value - low) / (high - low)))
 
 
+def report_markdown(results: list[ClaimSupport], article_name: str, *args, **kwargs) -> str:
+    """The Markdown report; it lives in supportreport.py (kept here for callers of the first version)."""
+    from .supportreport import report_markdown as build
+
+    return build(results, article_name, *args, **kwargs)
+
+
 def manifest_for(article: Article, manifest: Path | None) -> dict:
     """The manifest's footnotes, but only for the article it describes (its title opens the article)."""
     from .sources import load_manifest, sources_by_footnote

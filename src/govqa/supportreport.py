@@ -1,8 +1,9 @@
 """Support results -> a Markdown report an author can act on: the summary, each claim's verdict,
 the passages that decide it with page links, the conflicting spans side by side, and the references.
 
-`figure(result, hit)` is the hook for page images: given a claim's result and one of its passages it
-returns Markdown (e.g. `![page 3](crops/3-1.png)`) shown under the passage, or None.
+Page images hook in two ways: `images` maps (claim n, passage index) to a picture of the passage on
+its page (a path relative to the report), or `figure(result, hit)` returns the Markdown to show under
+a passage (or None).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from .references import ReferenceMatch
 from .support import ClaimSupport, summary_line
 
 Figure = Callable[[ClaimSupport, Hit], "str | None"]
+REPORT_PASSAGES = 3  # passages quoted per claim
 
 
-def report_markdown(results: list[ClaimSupport], article_name: str, references: list[ReferenceMatch] | None = None,
-                    figure: Figure | None = None) -> str:
-    """The whole report; `references` are the article's own, matched; `figure` adds page images."""
+def report_markdown(results: list[ClaimSupport], article_name: str, images: dict[tuple[int, int], str] | None = None,
+                    references: list[ReferenceMatch] | None = None, figure: Figure | None = None) -> str:
+    """The whole report; `references` are the article's own, matched; `images` or `figure` add page pictures."""
+    if images:
+        figure = _pictures(images, figure)
     lines = [f"# Support for the claims of `{article_name}`", "",
              f"{len(results)} claims: {summary_line(results)}.", ""]
     attention = [r for r in results if r.verdict in ("contradicted", "unsupported")]
@@ -49,7 +53,7 @@ def _claim(result: ClaimSupport, figure: Figure | None) -> list[str]:
         lines.append("")
     if result.passages:
         lines += ["Nearest passages (none supports it):" if result.verdict == "unsupported" else "Deciding passages:", ""]
-    for hit, score in list(zip(result.passages, result.passage_scores))[:3]:
+    for hit, score in list(zip(result.passages, result.passage_scores))[:REPORT_PASSAGES]:
         quote = " ".join(hit.text.split())
         quote = quote if len(quote) <= 400 else quote[:400] + "…"
         tag = " (cited source)" if hit.doc_id in result.cited_ids else ""
@@ -62,6 +66,15 @@ def _claim(result: ClaimSupport, figure: Figure | None) -> list[str]:
         lines.append("- no passage found")
     lines.append("")
     return lines
+
+
+def _pictures(images: dict[tuple[int, int], str], fallback: Figure | None) -> Figure:
+    def figure(result: ClaimSupport, hit: Hit) -> str | None:
+        index = next((i for i, h in enumerate(result.passages) if h is hit), -1)
+        if (result.claim.n, index) in images:
+            return f"![the passage on page {hit.page} of {hit.doc_id}]({images[result.claim.n, index]})"
+        return fallback(result, hit) if fallback else None
+    return figure
 
 
 def _references(references: list[ReferenceMatch]) -> list[str]:
