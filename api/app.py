@@ -59,6 +59,7 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "i18n.js": "text/javascript; charset=utf-8",
           "upload.js": "text/javascript; charset=utf-8", "upload.css": "text/css; charset=utf-8",
+          "support.js": "text/javascript; charset=utf-8", "support.css": "text/css; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
 PAGE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 # /docs: Swagger UI from the fastapi-offline package (no CDN: the server may be on a closed

@@ -433,8 +433,8 @@
   // ---- views, health, start ----
 
   function showView() {
-    const view = { "#documents": "documents", "#upload": "upload" }[window.location.hash] || "search";
-    for (const name of ["search", "documents", "upload"]) {
+    const view = { "#documents": "documents", "#upload": "upload", "#support": "support" }[window.location.hash] || "search";
+    for (const name of ["search", "documents", "upload", "support"]) {
       $(name + "-view").hidden = name !== view;
       if (name === view) $("tab-" + name).setAttribute("aria-current", "page");
       else $("tab-" + name).removeAttribute("aria-current");
@@ -459,7 +459,8 @@
   }
 
   // For upload.js (an ES module): the same key, prompt and labels as the rest of the page.
-  window.GOVQA = { requestJSON, t, savedKey, askForKey, loadHealth, forgetDocuments: () => { state.documents = null; } };
+  window.GOVQA = { requestJSON, t, savedKey, askForKey, loadHealth, forgetDocuments: () => { state.documents = null; },
+                   post, tidy };  // post and tidy: for support.js
 
   function start() {
     applyLang();

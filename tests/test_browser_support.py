@@ -1,0 +1,117 @@
+"""The article check on the staff page, in Debian's Chromium against a live server: paste, check, read the
+verdicts, the conflicting spans and the references, in Japanese and English, with 0 axe-core violations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 240_000  # a slow machine waits; nothing here measures time
+
+ARTICLE = ("MF制度の基本\n\n"
+           "MF登録申請は、無料で行っています[1]。\n"
+           "本通知は、平成27年11月25日から適用される[2]。\n"
+           "警察庁はSNS上の薬物取引の検出にAIを活用している。\n\n"
+           "参考文献\n"
+           "[1] 厚生労働省「原薬等登録原簿に関する質疑応答集(Q&A)について」\n"
+           "[2] 厚生労働省「原薬等登録原簿の利用に関する指針について」 https://www.mhlw.go.jp/file/0000203155.pdf\n"
+           "[3] 厚生労働省「存在しない通知」 https://example.org/missing.pdf\n")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def assert_accessible(page, context: str) -> None:
+    """0 axe-core violations (WCAG 2 A/AA rules) on what is shown now."""
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` at the top of the repository")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # through DevTools: no CSP exception needed
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
+    }""")
+    assert result == [], f"axe-core violations on {context}: {json.dumps(result, ensure_ascii=False, indent=1)}"
+
+
+def test_an_author_pastes_an_article_and_reads_verdicts_conflicts_and_references(sample_api_url, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{sample_api_url}/#support")
+    expect(page.locator("#support-view")).to_be_visible()
+    expect(page.locator("#tab-support")).to_have_attribute("aria-current", "page")
+    assert_accessible(page, "the empty article check (ja)")
+    page.click("#support-submit")
+    expect(page.locator("#support-status")).to_contain_text("貼り付けて")
+    page.fill("#support-text", ARTICLE)
+    page.click("#support-submit")
+    claims = page.locator("#support-claims > li")
+    expect(claims).to_have_count(3)
+    assert [claims.nth(i).get_attribute("class") for i in range(3)] == [
+        "claim claim-supported", "claim claim-contradicted", "claim claim-unsupported"]
+    expect(page.locator("#support-summary")).to_have_text(
+        "3件の主張: 裏付けあり 1、弱い 0、食い違い 1、裏付けなし 1")
+    conflict = claims.nth(1).locator("table.conflicts")
+    expect(conflict.locator(".conflict-claim")).to_have_text("平成27年11月25日")
+    expect(conflict.locator(".conflict-passage")).to_contain_text("平成26年11月25日")
+    link = claims.nth(1).locator(".claim-passage a").first
+    assert "/documents/000203155/file" in link.get_attribute("href") and "#page=1" in link.get_attribute("href")
+    references = page.locator("#support-reference-list > li")
+    expect(references).to_have_count(3)
+    expect(references.nth(0)).to_contain_text("000160131")
+    expect(references.nth(2)).to_contain_text("--fetch-missing")
+    assert "参考文献" not in " ".join(claims.all_inner_texts()[:1])
+    assert_accessible(page, "the article check with results (ja)")
+
+    page.click(".lang-toggle button[data-lang='en']")
+    expect(page.locator("#support-heading")).to_have_text("Check an article's claims against the documents")
+    expect(page.locator("#support-summary")).to_have_text(
+        "3 claims: 1 supported, 0 weak, 1 contradicted, 1 unsupported")
+    expect(claims.nth(1).locator(".verdict")).to_have_text("Contradicted")
+    assert_accessible(page, "the article check with results (en)")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.problems == []
+
+
+def test_server_errors_show_as_a_message_not_a_blank_view(sample_api_url, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{sample_api_url}/#support")
+    page.fill("#support-text", "短い。")  # no claim sentence at all
+    page.click("#support-submit")
+    expect(page.locator("#support-status")).to_contain_text("主張として扱える文が見つかりませんでした")
+    page.evaluate("document.getElementById('support-text').removeAttribute('maxlength')")
+    page.fill("#support-text", "あ" * 60_001)  # over the server's limit: a 422 with a reason
+    page.click("#support-submit")
+    expect(page.locator("#support-status.status-error")).to_be_visible()
+    assert_accessible(page, "the article check with an error (ja)")
+    assert page.problems == []
