@@ -234,6 +234,18 @@ def _load_sources(settings: Settings, warn: EventFn):
         return []
 
 
+def _load_titles(settings: Settings, warn: EventFn) -> dict[str, str]:
+    from .sources import load_titles
+
+    if not settings.manifest.is_file():
+        return {}
+    try:
+        return load_titles(settings.manifest)
+    except ManifestError as exc:
+        warn(f"titles ignored: {exc}")
+        return {}
+
+
 def _choose_embedder(settings: Settings, previous: IndexReader | None) -> Embedder:
     if previous is not None and settings.embedder and base_name(previous.manifest.embedder) != settings.embedder:
         raise EmbedderMismatch(
@@ -262,6 +274,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         embedder = embedder or _choose_embedder(settings, previous)
         sources = _load_sources(settings, event)
         by_name = {s.filename: s for s in sources}
+        titles = _load_titles(settings, event)
         records: dict[str, DocRecord] = dict(previous.documents) if previous else {}
         for doc_id in remove:
             records.pop(doc_id, None)
@@ -309,7 +322,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             if doc.unindexed_pages:
                 event(f"{shown}: pages {', '.join(map(str, doc.unindexed_pages))} are scanned and were NOT indexed (no OCR)")
             records[doc_id] = DocRecord(
-                doc_id=doc_id, title=(source.title if source else doc.title), path=shown, file=str(path.resolve()), sha256=sha,
+                doc_id=doc_id, title=(source.title if source else titles.get(path.name) or titles.get(doc_id) or doc.title), path=shown, file=str(path.resolve()), sha256=sha,
                 pages=len(doc.pages), lang=doc.lang, kind=doc.kind, url=source.url if source else None,
                 publisher=source.publisher if source else None, year=source.year if source else None,
                 date=doc.date, ocr_pages=[p.page for p in doc.pages if p.ocr], unindexed_pages=doc.unindexed_pages,

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pymupdf
 
-from . import htmltext, office, pdflayout, textfiles
+from . import htmltext, office, pdflayout, textfiles, titles
 from .errors import ParseError
 from .lang import detect_lang
 from .models import Document, Page
 from .decode import decode_text
+from .textfiles import shorten as _shorten
 from .textnorm import normalize, squeeze_cjk_spaces
 
 __all__ = ["SUPPORTED_SUFFIXES", "detect_lang", "normalize", "ocr_available", "parse_file"]
@@ -29,7 +30,6 @@ Warn = Callable[[str], None]
 
 _MIN_TEXT_CHARS = 20  # fewer characters than this on a page with images: treat it as a scan
 _MIN_IMAGE_SHARE = 0.05  # ... unless the images are only logos or stamps
-_TITLE_MAX = 120
 _JUNK_TITLE = re.compile(
     r"^(?:untitled|無題|document\d*|microsoft (?:word|powerpoint|excel)\b.*|スライド\s*\d+|"
     r"powerpoint\s*プレゼンテーション|.*\.(?:docx?|xlsx?|pptx?|jtd|pdf|rtf|txt|html?))$",
@@ -97,30 +97,50 @@ def _parse_pdf(path: Path, ocr_lang: str, ocr_dpi: int, warn: Warn, wanted: Iter
             numbers = sorted({n for n in wanted if 1 <= n <= doc.page_count})
         pages = [_read_page(doc, n, path, ocr_lang, ocr_dpi, warn) for n in numbers]
         metadata = doc.metadata or {}
-    broken = [p for p in pages if p.error]
-    if broken and len(broken) == len(pages):
-        raise ParseError(str(path), f"damaged PDF: {broken[0].error}")
-    for page in broken:
-        warn(f"{path}: page {page.number} cannot be read ({page.error}); it will not be indexed")
+        broken = [p for p in pages if p.error]
+        if broken and len(broken) == len(pages):
+            raise ParseError(str(path), f"damaged PDF: {broken[0].error}")
+        for page in broken:
+            warn(f"{path}: page {page.number} cannot be read ({page.error}); it will not be indexed")
 
-    lines = {p.number: p.lines for p in pages}
-    body_size = pdflayout.body_font_size(lines)
-    lines = pdflayout.strip_headers_and_footers(lines, {p.number: p.height for p in pages})
-    result = [Page(page=p.number, text=pdflayout.page_text(lines[p.number]), ocr=p.ocr) for p in pages]
-    title = (
-        _meaningful_title(metadata.get("title") or "", path)
-        or pdflayout.find_title(lines.get(1, []), body_size)
-        or path.stem
-    )
+        lines = {p.number: p.lines for p in pages}
+        body_size = pdflayout.body_font_size(lines)
+        lines = pdflayout.strip_headers_and_footers(lines, {p.number: p.height for p in pages})
+        result = [Page(page=p.number, text=pdflayout.page_text(lines[p.number]), ocr=p.ocr) for p in pages]
+        title = _meaningful_title(metadata.get("title") or "", path) or _page_title(
+            doc, pages, lines, body_size, "\n".join(p.text for p in result), ocr_lang, lambda note: warn(f"{path}: {note}"))
     return Document(
         path=str(path),
-        title=_shorten(title),
+        title=_shorten(title or path.stem),
         lang=detect_lang("\n".join(p.text for p in result)),
         pages=result,
         kind="pdf",
         date=_pdf_date(metadata.get("creationDate") or ""),
         unindexed_pages=[p.number for p in pages if p.unindexed],
     )
+
+
+def _page_title(doc: pymupdf.Document, pages: list[_PdfPage], lines: dict, body_size: float, text: str,
+                ocr_lang: str, note: Warn) -> str | None:
+    """Page 1's heading; checked against the document when OCR read it; else a title picture, read by OCR."""
+    first = next((p for p in pages if p.number == 1 and not p.error), None)
+    if first is None:
+        return None
+    heading = pdflayout.find_title(lines.get(1, []), body_size)
+    if heading and not first.ocr:
+        return heading
+    try:
+        if heading:
+            title, doubt = titles.check_ocr_title(doc.load_page(0), lines[1], heading, text, ocr_lang, find_tessdata())
+        elif not first.ocr and ocr_available(ocr_lang):
+            title, doubt = titles.banner_title(doc.load_page(0), text, ocr_lang, find_tessdata())
+        else:
+            return None
+    except Exception:  # the title is a nicety; the document's text is already read
+        return heading if not first.ocr else None
+    if doubt:
+        note(f"{doubt}; set one under [titles] in corpus/sources.toml")
+    return title
 
 
 def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, ocr_dpi: int, warn: Warn) -> _PdfPage:
@@ -258,11 +278,6 @@ def _meaningful_title(title: str, path: Path) -> str | None:
     if len(title) < 3 or _JUNK_TITLE.match(title) or title == path.stem or not any(ch.isalpha() for ch in title):
         return None
     return title
-
-
-def _shorten(title: str) -> str:
-    title = " ".join(title.split())
-    return title if len(title) <= _TITLE_MAX else title[: _TITLE_MAX - 1].rstrip() + "…"
 
 
 def _pdf_date(raw: str) -> str | None:

@@ -87,6 +87,18 @@ def load_manifest(path: Path) -> list[Source]:
     return sources
 
 
+def load_titles(path: Path) -> dict[str, str]:
+    """The manifest's [titles] table: file name (or document id) -> the title to show for it."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # load_manifest reports an unreadable manifest
+    titles = data.get("titles", {})
+    if not isinstance(titles, dict) or not all(isinstance(v, str) and v.strip() for v in titles.values()):
+        raise ManifestError(f"{path}: [titles] must map file names to titles, like \"000161338.pdf\" = \"…について\"")
+    return {str(k): " ".join(v.split()) for k, v in titles.items()}
+
+
 def _source_from_table(table: dict) -> Source:
     unknown = sorted(set(table) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
