@@ -21,8 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
 
+import bench.variants  # noqa: E402,F401  (registers the research variants)
 from govqa import evaluate as ev
 from govqa.config import Settings
 from govqa.engine import Engine

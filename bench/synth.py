@@ -28,6 +28,7 @@ from govqa.build import embed_text
 from govqa.chunk import ChunkPolicy, chunk_document, sentence_spans
 from govqa.embed import EmbeddingCache
 from govqa.lexical import LexicalIndex, Tokenizer
+from govqa.pagelex import PageLexical
 from govqa.models import Page
 from govqa.store import DocRecord, IndexManifest, IndexReader, build_lock, current_generation, write_generation
 
@@ -124,12 +125,17 @@ def build_synthetic(n_chunks: int, index_dir: Path, sample_index: Path, fill_cac
     t = time.perf_counter()
     lexical = LexicalIndex.build([embed_text(c) for c in chunks], MemoTokenizer())
     timings["bm25_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    page_lexical = PageLexical.build({d: pages[d] for d in sorted(records)}, chunks, MemoTokenizer(),
+                                     {d: records[d].title for d in records})
+    timings["page_bm25_s"] = time.perf_counter() - t
     manifest = IndexManifest(embedder=embedder_id, dim=int(vectors.shape[1]),
                              documents=[records[d] for d in sorted(records)], chunks=len(chunks),
                              chunk_policy=asdict(policy))
     t = time.perf_counter()
     with build_lock(index_dir):
-        write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical)
+        write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical,
+                         page_lexical)
     timings["write_s"] = time.perf_counter() - t
     if fill_cache:  # so that a later build_index finds every synthetic chunk already embedded
         t = time.perf_counter()

@@ -132,6 +132,30 @@ def test_modes_are_checked():
         parse_modes("bm25,sparse")
 
 
+TYPED = [{**q, "type": kind, "confident": sure} for q, kind, sure in
+         zip(HAND_MADE, ["paragraph", "table", "table", "image"], [True, True, False, True])]
+
+
+def test_where_keeps_the_matching_questions_and_by_reports_each_value(tmp_path):
+    from govqa.evaluate import groups_of, select
+
+    questions = load_questions(write_jsonl(tmp_path / "q.jsonl", TYPED))
+    confident = select(questions, ["confident=true"])
+    assert [q.question for q in confident] == ["一番目の質問", "二番目の質問", "a question the corpus cannot answer"]
+    assert [q.line for q in select(questions, ["confident=true", "type=table"])] == [2]
+    [run] = evaluate(fake_search(RANKINGS), confident, ["bm25"])
+    by_type = to_json([run], by="type")["by_type"]
+    assert list(by_type) == ["image", "paragraph", "table"] and groups_of(confident, "type") == list(by_type)
+    assert by_type["paragraph"]["mrr@10"] == 1.0 and by_type["table"]["mrr@10"] == 0.5
+    assert by_type["image"]["n"] == 0 and by_type["image"]["unanswerable"] == 1
+    with pytest.raises(QuestionsError, match="no question has a 'sure' field"):
+        select(questions, ["sure=true"])
+    with pytest.raises(QuestionsError, match="KEY=VALUE"):
+        select(questions, ["confident"])
+    with pytest.raises(QuestionsError, match="no question matches"):
+        select(questions, ["type=chart"])
+
+
 def test_report_writes_markdown_and_a_png_chart(tmp_path):
     questions = load_questions(write_jsonl(tmp_path / "q.jsonl", HAND_MADE))
     runs = evaluate(fake_search(RANKINGS), questions, ["bm25", "dense", "hybrid"])
@@ -214,7 +238,7 @@ def test_cli_eval_table_keeps_every_number_whole_in_80_columns(sample_index, tmp
     from govqa import cli
 
     monkeypatch.setattr(cli, "out", Console(width=80))
-    code, out, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--compare", "bm25,hybrid-nolexicon",
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(_subset(tmp_path)), "--compare", "bm25,page-bm25",
                              "--index-dir", str(sample_index))
     assert code == 0, err
     rows = [line for line in out.splitlines() if re.search(r"│ (all|ja|en) ", line)]
@@ -304,3 +328,17 @@ def test_cli_eval_answers_errors_are_one_line(sample_index, tmp_path, monkeypatc
         code, out, err = run_cli(monkeypatch, capsys, "eval", subset, *args, "--index-dir", str(sample_index))
         assert code == 2 and out == "", err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_eval_filters_and_breaks_down_by_a_field_of_the_questions(sample_index, tmp_path, monkeypatch, capsys):
+    rows = [json.loads(line) for line in _subset(tmp_path).read_text(encoding="utf-8").splitlines()]
+    typed = write_jsonl(tmp_path / "typed.jsonl", [{**r, "type": "table" if i % 2 else "paragraph", "confident": i < 8}
+                                                   for i, r in enumerate(rows)])
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(typed), "--where", "confident=true", "--by", "type",
+                             "--compare", "page-bm25,hybrid", "--json", "--index-dir", str(sample_index))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["mode"] == "page-bm25" and result["n"] == 8
+    assert {k: v["n"] for k, v in result["compare"]["hybrid"]["by_type"].items()} == {"paragraph": 4, "table": 4}
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(typed), "--by", "kind", "--index-dir", str(sample_index))
+    assert code == 2 and out == "" and err.startswith("error:") and "--by 'kind'" in err

@@ -1,5 +1,7 @@
 """Lexical tokens and language-aware fusion on small, readable cases."""
 
+from pathlib import Path
+
 from govqa.lexical import LexicalIndex, Tokenizer
 from govqa.retrieve import FusionConfig, fuse
 
@@ -180,13 +182,21 @@ def test_short_passages_lose_a_little_dense_score():
     assert penalise_short(dense, reader.stored, chars=50, penalty=0.0) == dense
 
 
-def test_every_variant_can_be_compared_by_name():
+def test_the_product_offers_four_modes_and_bench_registers_the_research_variants():
+    import importlib
+    import sys
+
     from govqa.evaluate import parse_modes
     from govqa.retrieve import MODES, VARIANTS
 
-    assert {"hybrid", "dense", "lexical", "hybrid-v1"} <= set(MODES)
+    assert MODES == ("hybrid", "dense", "lexical", "page-bm25")
     assert parse_modes(",".join(["bm25", *MODES])) == ["bm25", *MODES]
-    assert all(mode in ("hybrid", "dense", "lexical") for mode, _ in VARIANTS.values())
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, where bench/ lives
+    variants = importlib.import_module("bench.variants")
+    assert {"hybrid-v1", "hybrid-v2", "hybrid-nolexicon"} <= set(VARIANTS) and "hybrid-v1" not in MODES
+    assert parse_modes("bm25,hybrid-v2") == ["bm25", "hybrid-v2"]
+    assert all(mode in ("hybrid", "dense", "lexical", "page-lexical") for mode, _ in VARIANTS.values())
+    assert len(variants.HYBRID) >= 18
 
 
 def _hits(texts):
@@ -302,3 +312,40 @@ def test_feedback_and_weighted_search_are_the_same_in_every_process():
     results = {subprocess.run([sys.executable, "-c", BRIDGE_IN_A_CHILD], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(1, 7)}
     assert len(results) == 1, results  # Python salts str hashes per process: no set order may leak into results
+
+
+# --- page-level BM25 (pagelex.py) -----------------------------------------------------------
+
+def _small_corpus(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "fees.txt").write_text("原薬等登録原簿の登録申請には手数料が必要です。手数料の額は政令で定められています。",
+                                     encoding="utf-8")
+    (folder / "minor.md").write_text("# 軽微変更\n\n登録年月日のみの変更は軽微変更届出で差し支えありません。", encoding="utf-8")
+    return folder
+
+
+def test_an_index_from_before_page_bm25_is_upgraded_by_indexing_again(tmp_path):
+    import shutil
+
+    import pytest
+
+    from govqa.build import build_index
+    from govqa.config import Settings
+    from govqa.engine import Engine
+    from govqa.errors import IndexFormatError
+    from govqa.store import current_generation
+
+    corpus = _small_corpus(tmp_path / "corpus")
+    settings = Settings(index_dir=tmp_path / "index", manifest=tmp_path / "none.toml")
+    build_index([corpus], settings)
+    shutil.rmtree(current_generation(settings.index_dir) / "page-lexical")  # as an index written before issue 14
+    old = Engine.open(settings)
+    assert old.reader.page_lexical is None and old.search("手数料", k=1)[0].doc_id == "fees"  # hybrid still answers
+    with pytest.raises(IndexFormatError, match="re-run `govqa index` to upgrade it"):
+        old.search("手数料", k=1, mode="page-bm25")
+    events = []
+    report = build_index([corpus], settings, on_event=events.append)
+    assert events == ["index upgraded: page-level BM25 added (nothing re-embedded)"] and report.embedded == 0
+    hits = Engine.open(settings).search("軽微変更の届出", k=2, mode="page-bm25")
+    assert [h.doc_id for h in hits] == ["minor"] and hits[0].page == 1
+    assert build_index([corpus], settings, on_event=events.append) and len(events) == 1  # said once

@@ -24,6 +24,7 @@ from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_e
 from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
+from .pagelex import PageLexical
 from .store import (
     DEFAULT_COLLECTION,
     DocRecord,
@@ -222,6 +223,16 @@ def _lexical_index(texts: list[str], cache: TokenCache) -> LexicalIndex:
         cache.close()
 
 
+def _page_lexical(pages: dict[str, list[Page]], records: dict, chunks: list[Chunk], cache: TokenCache) -> PageLexical:
+    try:
+        chosen = {d: pages[d] for d in records}
+        texts = [p.text for d in chosen for p in chosen[d]]
+        return PageLexical.build(chosen, chunks, cache.tokenizer(texts, Tokenizer()),
+                                 {d: records[d].title for d in records})
+    finally:
+        cache.close()
+
+
 def _load_sources(settings: Settings, warn: EventFn):
     from .sources import load_manifest
 
@@ -344,9 +355,13 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         vectors = _embed_all(chunks, embedder, EmbeddingCache(index_dir / "cache" / "embeddings.sqlite"), report, progress,
                              ahead.embedded)
         lexical = _lexical_index([lexical_text(c) for c in chunks], TokenCache(index_dir / "cache" / "tokens.sqlite"))
+        page_lexical = _page_lexical(pages, records, chunks, TokenCache(index_dir / "cache" / "tokens.sqlite"))
+        if previous is not None and previous.page_lexical is None:
+            event("index upgraded: page-level BM25 added (nothing re-embedded)")
         manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
                                  chunks=len(chunks), chunk_policy=asdict(policy))
-        gen = write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical)
+        gen = write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical,
+                               page_lexical)
 
     report.documents = len(records)
     report.pages = sum(r.pages for r in records.values())

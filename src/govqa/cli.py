@@ -430,6 +430,8 @@ def evaluate(
     k: int = typer.Option(10, "-k", "--k", min=1, max=100, help="Extra cutoff for hit@k and recall@k (depth is at least 10)."),
     answers: bool = typer.Option(False, "--answers", help="Also ask every question and judge the answers' citations by page."),
     llm: Optional[str] = typer.Option(None, "--llm", help="With --answers: LLM backends side by side, e.g. extractive,openai."),
+    where: Optional[list[str]] = typer.Option(None, "--where", help="Only questions whose field matches, e.g. confident=true (repeatable)."),
+    by: Optional[str] = typer.Option(None, "--by", help="Also report per value of this field, e.g. type."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Page-level retrieval metrics: hit@1/5/10, recall@10, MRR@10, nDCG@10, latency, per language."""
@@ -444,7 +446,8 @@ def evaluate(
     elif llm is not None:
         _fail("--llm needs --answers (it names the backends whose answers are judged)", code=2)
     modes = ev.parse_modes(compare)
-    items = ev.load_questions(questions)
+    items = ev.select(ev.load_questions(questions), where or [])
+    ev.groups_of(items, by)  # a wrong --by fails before the run
     # memo_vectors=0: every question pays its own embedding, so modes compared on the same questions
     # report the latency a first-time question has (a remembered query vector would make later modes look free)
     engine = Engine.open(_settings(index_dir, memo_vectors=0))
@@ -454,14 +457,14 @@ def evaluate(
                            items, modes, k=k)
     answer_runs = _eval_answers(engine, items, llms) if answers else []
     if report is not None:
-        md, png = write_report(runs, report, str(questions))
+        md, png = write_report(runs, report, str(questions), by)
         if answer_runs:
             from .answersreport import append_report
 
             png = f"{png}, {append_report(answer_runs, md)}"
         err.print(f"report: {md} and {png}", highlight=False)
     if as_json:
-        result = ev.to_json(runs)
+        result = ev.to_json(runs, by)
         if answer_runs:
             from .evalanswers import answers_json
 
@@ -477,7 +480,7 @@ def evaluate(
     table.add_column("n", justify="right", no_wrap=True, min_width=3)
     for name in columns.values():
         table.add_column(name, justify="right", no_wrap=True, min_width=max(len(name), 5))
-    for mode, lang, metrics in metric_rows(runs):
+    for mode, lang, metrics in metric_rows(runs, by):
         table.add_row(mode, lang, str(metrics["n"]), *(f"{metrics[c]:.0f}" if c.startswith("latency")
                                                       else f"{metrics[c]:.3f}" for c in columns))
     out.print(table)

@@ -17,7 +17,7 @@ from .embed import Embedder, MemoEmbedder, base_name, load_embedder, tune_openmp
 from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
 from .rerank import CrossEncoderScorer, PairScorer, rerank
-from .retrieve import MODES, retrieve
+from .retrieve import MODES, VARIANTS, retrieve
 from .store import DocRecord, IndexReader
 from .summarize import DEFAULT_LLM, Summarizer, load_summarizer
 
@@ -71,7 +71,7 @@ class Engine:
             raise QueryError(f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
         if not 1 <= k <= 100:
             raise QueryError("k must be between 1 and 100")
-        if mode not in MODES:
+        if mode not in VARIANTS:
             raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
         scorer = self._reranker()
         if scorer is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import GovqaError
-from .evaluate import ModeRun, langs_of
+from .evaluate import ModeRun, groups_of, langs_of
 
 CHART_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "ndcg@10")
 TABLE_METRICS = ("n", "hit@1", "hit@5", "hit@10", "recall@10", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95")
@@ -15,17 +15,19 @@ class ReportError(GovqaError):
     pass
 
 
-def metric_rows(runs: list[ModeRun]) -> list[tuple[str, str, dict]]:
-    """(mode, language or 'all', metrics) for every mode, overall first."""
+def metric_rows(runs: list[ModeRun], by: str | None = None) -> list[tuple[str, str, dict]]:
+    """(mode, language or 'all' or by=value, metrics) for every mode, overall first."""
     rows = []
     for run in runs:
         rows.append((run.mode, "all", run.metrics()))
         rows.extend((run.mode, lang, run.metrics(lang)) for lang in langs_of(runs))
+        rows.extend((run.mode, f"{by}={v}", run.metrics(by=(by, v)))
+                    for v in groups_of([o.question for o in runs[0].outcomes], by))
     return rows
 
 
-def markdown(runs: list[ModeRun], questions_file: str, chart_name: str | None = "chart.png") -> str:
-    rows = metric_rows(runs)
+def markdown(runs: list[ModeRun], questions_file: str, chart_name: str | None = "chart.png", by: str | None = None) -> str:
+    rows = metric_rows(runs, by)
     unanswerable = rows[0][2]["unanswerable"] if rows else 0
     summary = (f"{rows[0][2]['n'] if rows else 0} answerable questions judged by page; "
                f"{unanswerable} marked as having no answer in the corpus are left out of the metrics. "
@@ -80,7 +82,7 @@ def chart(runs: list[ModeRun], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(runs: list[ModeRun], folder: Path, questions_file: str) -> tuple[Path, Path]:
+def write_report(runs: list[ModeRun], folder: Path, questions_file: str, by: str | None = None) -> tuple[Path, Path]:
     """report.md and chart.png in `folder` (created if needed)."""
     folder = Path(folder)
     try:
@@ -88,7 +90,7 @@ def write_report(runs: list[ModeRun], folder: Path, questions_file: str) -> tupl
         png = folder / "chart.png"
         chart(runs, png)
         md = folder / "report.md"
-        md.write_text(markdown(runs, questions_file, png.name), encoding="utf-8")
+        md.write_text(markdown(runs, questions_file, png.name, by), encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"{folder}: cannot write the report ({exc.strerror or exc})") from None
     return md, png

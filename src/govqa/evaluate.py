@@ -12,10 +12,9 @@ from pathlib import Path
 from .errors import GovqaError
 from .lang import detect_lang
 from .models import Hit
-from .retrieve import MODES
+from .retrieve import MODES, VARIANTS
 
-# bm25 is the lexical mode; every retrieval variant (retrieve.VARIANTS) can be named as it is.
-MODE_ALIASES = {"bm25": "lexical", **{name: name for name in MODES}}
+ALIASES = {"bm25": "lexical"}  # every other mode (retrieve.VARIANTS) is named as it is
 CUTOFFS = (1, 5, 10)
 
 
@@ -40,6 +39,7 @@ class Question:
     relevant: list[Relevant]
     lang: str
     line: int
+    fields: dict = field(default_factory=dict)  # the line's other fields (type, confident, ...), for --where and --by
 
     @property
     def answerable(self) -> bool:
@@ -62,8 +62,10 @@ class ModeRun:
     outcomes: list[Outcome]
     k: int
 
-    def metrics(self, lang: str | None = None) -> dict:
-        chosen = [o for o in self.outcomes if lang is None or o.question.lang == lang]
+    def metrics(self, lang: str | None = None, by: tuple[str, object] | None = None) -> dict:
+        """Over every question, or those in one language, or those whose field `by[0]` is `by[1]`."""
+        chosen = [o for o in self.outcomes if (lang is None or o.question.lang == lang)
+                  and (by is None or o.question.fields.get(by[0]) == by[1])]
         return summarize(chosen, self.k)
 
 
@@ -115,7 +117,36 @@ def _question(data: object, line: int) -> Question:
     lang = data.get("lang") or detect_lang(text)
     if lang not in ("ja", "en"):
         raise ValueError(f'"lang" must be "ja" or "en", not {lang!r}')
-    return Question(text.strip(), list(dict.fromkeys(gold)), lang, line)
+    fields = {key: value for key, value in data.items() if key not in ("question", "relevant", "lang", "answer")}
+    return Question(text.strip(), list(dict.fromkeys(gold)), lang, line, fields)
+
+
+def select(questions: list[Question], where: list[str]) -> list[Question]:
+    """The questions whose fields match every `key=value` (true/false/numbers read as JSON)."""
+    for condition in where:
+        key, sep, raw = condition.partition("=")
+        if not sep or not key.strip():
+            raise QuestionsError(f"--where {condition!r}: use KEY=VALUE, e.g. --where confident=true")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if not any(key.strip() in q.fields for q in questions):
+            raise QuestionsError(f"--where {condition!r}: no question has a {key.strip()!r} field")
+        questions = [q for q in questions if q.fields.get(key.strip()) == value]
+    if not questions:
+        raise QuestionsError(f"--where {' '.join(where)}: no question matches")
+    return questions
+
+
+def groups_of(questions: list[Question], key: str | None) -> list:
+    """The values field `key` takes (for per-type rows), in a stable order."""
+    if not key:
+        return []
+    values = {json.dumps(q.fields[key]) for q in questions if key in q.fields}
+    if not values:
+        raise QuestionsError(f"--by {key!r}: no question has that field")
+    return [json.loads(v) for v in sorted(values)]
 
 
 def judge(question: Question, pages: list[tuple[str, int]], latency_ms: float) -> Outcome:
@@ -175,11 +206,23 @@ def parse_modes(spec: str | None) -> list[str]:
     if not spec:
         return ["hybrid"]
     modes = list(dict.fromkeys(m.strip().lower() for m in spec.split(",") if m.strip()))
-    unknown = [m for m in modes if m not in MODE_ALIASES]
+    if any(m not in ALIASES and m not in VARIANTS for m in modes):
+        _register_research_variants()
+    unknown = [m for m in modes if m not in ALIASES and m not in VARIANTS]
     if unknown or not modes:
         raise QuestionsError(f"unknown retrieval mode {unknown[0] if unknown else spec!r} in --compare: "
                              f"use a comma-separated list of bm25, {', '.join(MODES)}")
     return modes
+
+
+def _register_research_variants() -> None:
+    """bench/variants.py registers the measured variants, when run from the repository."""
+    import importlib
+
+    try:
+        importlib.import_module("bench.variants")
+    except ImportError:
+        pass
 
 
 SearchFn = Callable[[str, int, str], list[Hit]]
@@ -191,7 +234,7 @@ def run_mode(search: SearchFn, questions: list[Question], mode: str, k: int = 10
     outcomes = []
     for question in questions:
         started = time.perf_counter()
-        hits = search(question.question, depth, MODE_ALIASES[mode])
+        hits = search(question.question, depth, ALIASES.get(mode, mode))
         latency = (time.perf_counter() - started) * 1000
         outcomes.append(judge(question, [(h.doc_id, h.page) for h in hits], latency))
     return ModeRun(mode, outcomes, k)
@@ -214,11 +257,14 @@ def langs_of(runs: list[ModeRun]) -> list[str]:
     return sorted({o.question.lang for o in runs[0].outcomes}) if runs else []
 
 
-def to_json(runs: list[ModeRun]) -> dict:
-    """The contract's shape for the first mode at the top level, every mode under "compare"."""
+def to_json(runs: list[ModeRun], by: str | None = None) -> dict:
+    """The contract's shape for the first mode at the top level, every mode under "compare";
+    with `by`, per-value blocks under "by_<field>"."""
+    questions = [o.question for o in runs[0].outcomes] if runs else []
     def block(run: ModeRun) -> dict:
+        extra = {f"by_{by}": {str(v): run.metrics(by=(by, v)) for v in groups_of(questions, by)}} if by else {}
         return {"mode": run.mode, **run.metrics(),
-                "by_lang": {lang: run.metrics(lang) for lang in langs_of(runs)}}
+                "by_lang": {lang: run.metrics(lang) for lang in langs_of(runs)}, **extra}
 
     blocks = [block(run) for run in runs]
     result = dict(blocks[0])

@@ -112,7 +112,11 @@ class LexicalIndex:
 
     def query_tokens(self, query: str) -> list[str]:
         """The query's tokens that occur in the corpus at all."""
-        return [t for t in dict.fromkeys(self._tokenizer(query)) if t in self._vocab and t]
+        return self.known(self._tokenizer(query))
+
+    def known(self, tokens: list[str]) -> list[str]:
+        """These tokens, once each, that occur in the corpus at all."""
+        return [t for t in dict.fromkeys(tokens) if t in self._vocab and t]
 
     def idf(self, token: str) -> float:
         """BM25's (Lucene) inverse document frequency; 0 for a word the corpus lacks."""

@@ -10,6 +10,8 @@ from .crosslingual import Lexicon, feedback_terms
 from .embed import Embedder
 from .lang import detect_lang
 from .models import Hit
+from .pagelex import doc_evidence, page_evidence
+from .querywords import content_words
 from .store import IndexReader, RowFilter
 
 
@@ -51,31 +53,30 @@ class FusionConfig:
     short_chars: int = 50
     short_penalty: float = 0.03
     page_bonus: float = 0.0  # a page's score gains this share of its second-best passage's
+    # Page-level BM25 (pagelex.py) over the whole page, normalised by the best page, added to
+    # each passage of the page with this weight; the best pages' first passages join the pool.
+    page_weight: float = 0.0
+    page_candidates: int = 50
+    question_words: bool = False  # drop interrogatives and politeness from the lexical query (querywords.py)
+    doc_weight: float = 0.0  # BM25 of the passage's document (title, headings, first page), normalised by the best
 
 
+# The modes a user chooses from. Research variants (earlier defaults, levers measured against
+# them: docs/retrieval.md) are registered by bench/variants.py through register_variant.
 VARIANTS: dict[str, tuple[str, FusionConfig]] = {
     "hybrid": ("hybrid", FusionConfig()),
     "dense": ("dense", FusionConfig()),
     "lexical": ("lexical", FusionConfig()),
-    # Earlier defaults and the levers measured against them (docs/retrieval.md).
-    "hybrid-v1": ("hybrid", FusionConfig(feedback_docs=0, short_penalty=0.0, lexicon_weight=0.0)),
-    "hybrid-noprf": ("hybrid", FusionConfig(feedback_docs=0)),
-    "hybrid-noshort": ("hybrid", FusionConfig(short_penalty=0.0)),
-    "hybrid-prf5": ("hybrid", FusionConfig(feedback_docs=5, feedback_weight=0.3)),
-    "hybrid-prf5w5": ("hybrid", FusionConfig(feedback_docs=5, feedback_weight=0.5)),
-    "hybrid-rrf": ("hybrid", FusionConfig(method="rrf", feedback_docs=0, short_penalty=0.0, lexicon_weight=0.0)),
-    "hybrid-lex05": ("hybrid", FusionConfig(lexical_weight=0.5)),
-    "hybrid-lex2": ("hybrid", FusionConfig(lexical_weight=2.0)),
-    "hybrid-page": ("hybrid", FusionConfig(page_bonus=0.1)),
-    "hybrid-nolexicon": ("hybrid", FusionConfig(lexicon_weight=0.0)),
-    # The lexicon as first measured: every sense the index knows (docs/retrieval.md).
-    "hybrid-lexall": ("hybrid", FusionConfig(lexicon_anchor=0, lexicon_content_only=False)),
-    "hybrid-lexanchor": ("hybrid", FusionConfig(lexicon_content_only=False)),
-    "hybrid-lexcontent": ("hybrid", FusionConfig(lexicon_anchor=0)),
-    "hybrid-lexanchor5": ("hybrid", FusionConfig(lexicon_anchor=5)),
-    "hybrid-lexanchor20": ("hybrid", FusionConfig(lexicon_anchor=20)),
+    "page-bm25": ("page-lexical", FusionConfig()),  # the baseline: BM25 over whole pages, nothing else
 }
 MODES = tuple(VARIANTS)
+
+
+def register_variant(name: str, mode: str, config: FusionConfig) -> None:
+    """A named (mode, FusionConfig) that `retrieve` and `govqa eval --compare` accept."""
+    if mode not in ("hybrid", "dense", "lexical", "page-lexical"):
+        raise ValueError(f"unknown base mode {mode!r}")
+    VARIANTS[name] = (mode, config)
 
 
 @dataclass
@@ -95,10 +96,11 @@ def dense_candidates(reader: IndexReader, query_vector: np.ndarray, n: int,
 
 
 def lexical_candidates(reader: IndexReader, query: str, query_lang: str, n: int,
-                       weights: dict[str, float] | None = None, allowed: RowFilter | None = None
-                       ) -> list[tuple[int, float]]:
-    """BM25 matches among passages in one script: the query's, or `weights`' words (another script's)."""
-    rows, scores = reader.lexical.search(query, n * 2, weights=weights, allowed=None if allowed is None else allowed.mask)
+                       weights: dict[str, float] | None = None, allowed: RowFilter | None = None,
+                       tokens: list[str] | None = None) -> list[tuple[int, float]]:
+    """BM25 matches among passages in one script: the query's (or its `tokens`), or `weights`' words."""
+    rows, scores = reader.lexical.search(query, n * 2, tokens=tokens and reader.lexical.known(tokens), weights=weights,
+                                         allowed=None if allowed is None else allowed.mask)
     keep = reader.chunk_langs[rows] == (query_lang == "ja")
     rows, scores = rows[keep], scores[keep]
     return [(int(r), float(s)) for r, s in zip(rows[:n], scores[:n])]
@@ -143,11 +145,13 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
 
 
 def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], config: FusionConfig,
-         lexical_share: float = 1.0, extra: list[tuple[list[tuple[int, float]], float]] = ()) -> list[Candidate]:
+         lexical_share: float = 1.0, extra: list[tuple[list[tuple[int, float]], float]] = (),
+         evidence: list[tuple[list[tuple[int, float]], float]] = ()) -> list[Candidate]:
     """Mix ranked lists into one; best first, scores in [0, 1].
 
     `extra` holds further lexical lists with their weights (the cross-language bridges);
-    they count towards the lexical score a candidate shows.
+    they count towards the lexical score a candidate shows. `evidence` lists (page-level
+    scores given to each passage of the page) count towards the fused score alone.
     """
     pool: dict[int, Candidate] = {}
     for row, score in dense:
@@ -155,7 +159,7 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], confi
     for row, score in lexical:
         pool.setdefault(row, Candidate(row)).lexical = score
     wd, wl = config.dense_weight, config.lexical_weight * lexical_share if lexical else 0.0
-    lists = [(lexical, wl), *extra]
+    lists = [(lexical, wl), *extra, *evidence]
     if config.method == "rrf":
         for rank, (row, _) in enumerate(dense, 1):
             pool[row].fused += wd / (config.rrf_k + rank)
@@ -197,17 +201,30 @@ def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, m
     config = config or preset
     query_lang = detect_lang(query)
     n = max(config.candidates, k * 4)
+    tokens = reader.tokenizer(query) if mode != "dense" else []
+    tokens = content_words(tokens) if config.question_words else tokens
+    if mode == "page-lexical":
+        return page_hits(reader, tokens, k, allowed)
     dense = dense_candidates(reader, embedder.embed_query(query), n, allowed) if mode in ("hybrid", "dense") else []
     stored = reader.chunks([row for row, _ in dense])
     share = script_share(reader, dense, query_lang, config.share_window) if dense else 1.0
     cosines = dict(dense)  # hits report the embedder's own cosine (answer.py and support.py read it)
     dense = penalise_short(dense, stored, config.short_chars, config.short_penalty * (1.0 - share))
-    lexical = lexical_candidates(reader, query, query_lang, n, allowed=allowed) if mode in ("hybrid", "lexical") else []
+    lexical = (lexical_candidates(reader, query, query_lang, n, allowed=allowed, tokens=tokens)
+               if mode in ("hybrid", "lexical") else [])
     extra = []
     if mode == "hybrid" and share < 1.0:
         extra = [(found, weight * (1.0 - share)) for found, weight in
                  bridge_candidates(reader, query, query_lang, dense, stored, config, n, lexicon, allowed)]
-    ranked = fuse(dense, lexical, config, share, extra)
+    evidence = []
+    if mode == "hybrid" and reader.page_lexical is not None and (config.page_weight or config.doc_weight):
+        pool = {row for row, _ in dense} | {row for row, _ in lexical}
+        if config.page_weight:
+            found = page_evidence(reader.page_lexical, tokens, config.page_candidates, pool, allowed)
+            evidence.append((found, config.page_weight * share))
+        if config.doc_weight:
+            evidence.append((doc_evidence(reader.page_lexical, tokens, pool, allowed), config.doc_weight * share))
+    ranked = fuse(dense, lexical, config, share, extra, evidence)
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
     missing = [c.row for c in ranked[: n * 2] if c.row not in stored]
     stored.update(reader.chunks(missing))
@@ -249,6 +266,27 @@ def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexReader, 
         if page in second and first[page] == cand.row:
             cand.fused = (cand.fused + config.page_bonus * second[page]) / (1 + config.page_bonus)
     return sorted(ranked, key=lambda c: (-c.fused, c.row))
+
+
+def page_hits(reader: IndexReader, tokens: list[str], k: int, allowed: RowFilter | None = None) -> list[Hit]:
+    """The `page-bm25` baseline: the k best pages by BM25 over their whole text, each shown by its first passage."""
+    from .errors import IndexFormatError
+
+    if reader.page_lexical is None:
+        raise IndexFormatError(f"the index at {reader.path} has no page-level BM25: re-run `govqa index` to upgrade it")
+    pages, scores = reader.page_lexical.top(tokens, k, allowed)
+    first = {int(p): int(reader.page_lexical.first_row[p]) for p in pages}
+    stored = reader.chunks([row for row in first.values() if row >= 0])
+    hits: list[Hit] = []
+    for page, score in zip(pages, scores):
+        chunk = stored.get(first[int(page)])
+        if chunk is None:
+            continue
+        record = reader.documents[chunk.doc_id]
+        hits.append(Hit(rank=len(hits) + 1, score=round(float(score), 4), doc_id=chunk.doc_id, title=record.title,
+                        page=chunk.page, text=chunk.text, source=record.path, url=page_url(record, chunk.page),
+                        lang=chunk.lang, start=chunk.start, end=chunk.end, lexical_score=round(float(score), 4)))
+    return hits
 
 
 def page_url(record, page: int) -> str:

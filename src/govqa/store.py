@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, inuse
+from . import __version__, inuse, pagelex
 from .errors import IndexFormatError, IndexNotFound
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Page
@@ -122,7 +122,7 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, list[Page]],
-                     chunks: list[Chunk], vectors: np.ndarray, lexical: LexicalIndex) -> Path:
+                     chunks: list[Chunk], vectors: np.ndarray, lexical: LexicalIndex, page_lexical=None) -> Path:
     """Write a complete new generation and make it current. Call under build_lock."""
     import faiss
 
@@ -132,6 +132,8 @@ def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, 
         faiss.write_index(vector_index(vectors, manifest.dim), str(tmp / "vectors.faiss"))
         _write_sqlite(tmp / "store.sqlite", manifest, pages, chunks)
         lexical.save(tmp / "lexical")
+        if page_lexical is not None:
+            page_lexical.save(tmp / pagelex.FOLDER)
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1),
                                            encoding="utf-8")
         _fsync_tree(tmp)
@@ -310,6 +312,7 @@ class IndexReader:
         self.vectors = SearchOnCallingThread(_read_vectors(gen / "vectors.faiss"))
         self.tokenizer = Tokenizer()
         self.lexical = LexicalIndex.load(gen / "lexical", self.tokenizer)
+        self.page_lexical = pagelex.PageLexical.load(gen / pagelex.FOLDER, self.tokenizer)  # None before issue 14
         self.documents = {d.doc_id: d for d in self.manifest.documents}
         self._local = threading.local()
         self.chunk_langs = np.array([lang == "ja" for (lang,) in

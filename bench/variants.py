@@ -1,0 +1,53 @@
+"""Research variants of retrieval: earlier defaults and the levers measured against them.
+
+Importing this module registers each one as a mode name (govqa.retrieve.register_variant),
+so `govqa eval --compare NAME` (when this folder is importable: run from the repository)
+and the bench scripts can run them; the product itself offers hybrid, dense, lexical
+(bm25) and page-bm25. docs/retrieval.md has the numbers behind every name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from govqa.retrieve import FusionConfig, register_variant
+
+# Before issue 14 (the defaults as they were, no page-level evidence, question words kept).
+V2 = FusionConfig(page_weight=0.0, question_words=False)
+
+HYBRID = {
+    # Earlier defaults and the levers measured against them (issue 6).
+    "hybrid-v1": replace(V2, feedback_docs=0, short_penalty=0.0, lexicon_weight=0.0),
+    "hybrid-v2": V2,
+    "hybrid-noprf": replace(V2, feedback_docs=0),
+    "hybrid-noshort": replace(V2, short_penalty=0.0),
+    "hybrid-prf5": replace(V2, feedback_docs=5, feedback_weight=0.3),
+    "hybrid-prf5w5": replace(V2, feedback_docs=5, feedback_weight=0.5),
+    "hybrid-rrf": replace(V2, method="rrf", feedback_docs=0, short_penalty=0.0, lexicon_weight=0.0),
+    "hybrid-lex05": replace(V2, lexical_weight=0.5),
+    "hybrid-lex2": replace(V2, lexical_weight=2.0),
+    "hybrid-page": replace(V2, page_bonus=0.1),
+    "hybrid-nolexicon": replace(V2, lexicon_weight=0.0),
+    # The lexicon as first measured: every sense the index knows.
+    "hybrid-lexall": replace(V2, lexicon_anchor=0, lexicon_content_only=False),
+    "hybrid-lexanchor": replace(V2, lexicon_content_only=False),
+    "hybrid-lexcontent": replace(V2, lexicon_anchor=0),
+    "hybrid-lexanchor5": replace(V2, lexicon_anchor=5),
+    "hybrid-lexanchor20": replace(V2, lexicon_anchor=20),
+    # Issue 14: page-level evidence, question words.
+    "hybrid-qw": replace(V2, question_words=True),
+    **{f"hybrid-pg{int(w * 100):02d}": replace(V2, page_weight=w) for w in (0.25, 0.5, 1.0, 1.5)},
+    **{f"hybrid-pg{int(w * 100):02d}-qw": replace(V2, page_weight=w, question_words=True) for w in (0.25, 0.5, 1.0, 1.5)},
+    **{f"hybrid-doc{int(w * 100):02d}": replace(V2, doc_weight=w) for w in (0.1, 0.25, 0.5)},
+    **{f"hybrid-pg{int(p * 100):02d}-doc{int(w * 100):02d}-qw": replace(V2, page_weight=p, doc_weight=w, question_words=True)
+       for p in (0.25, 0.5) for w in (0.1, 0.25)},
+}
+LEXICAL = {
+    "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),
+    "bm25-qw": ("lexical", FusionConfig(question_words=True)),
+}
+
+for _name, _config in HYBRID.items():
+    register_variant(_name, "hybrid", _config)
+for _name, (_mode, _config) in LEXICAL.items():
+    register_variant(_name, _mode, _config)
