@@ -41,6 +41,9 @@ HYBRID = {
     **{f"hybrid-doc{int(w * 100):02d}": replace(V2, doc_weight=w) for w in (0.1, 0.25, 0.5)},
     **{f"hybrid-pg{int(p * 100):02d}-doc{int(w * 100):02d}-qw": replace(V2, page_weight=p, doc_weight=w, question_words=True)
        for p in (0.25, 0.5) for w in (0.1, 0.25)},
+    **{f"hybrid-cov{int(c * 100):02d}": replace(V2, lexical_coverage=c) for c in (0.5, 1.0, 1.5)},
+    **{f"hybrid-pg25-doc25-qw-cov{int(c * 100):02d}": replace(V2, page_weight=0.25, doc_weight=0.25, question_words=True,
+                                                              lexical_coverage=c) for c in (0.5, 1.0)},
 }
 LEXICAL = {
     "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),

@@ -59,6 +59,9 @@ class FusionConfig:
     page_candidates: int = 50
     question_words: bool = False  # drop interrogatives and politeness from the lexical query (querywords.py)
     doc_weight: float = 0.0  # BM25 of the passage's document (title, headings, first page), normalised by the best
+    # BM25 scores are divided by the best one, or by this share of the query words' summed IDF if larger:
+    # a best passage that matches little of a long question then counts less (0: the best one alone).
+    lexical_coverage: float = 0.0
 
 
 # The modes a user chooses from. Research variants (earlier defaults, levers measured against
@@ -146,7 +149,7 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
 
 def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], config: FusionConfig,
          lexical_share: float = 1.0, extra: list[tuple[list[tuple[int, float]], float]] = (),
-         evidence: list[tuple[list[tuple[int, float]], float]] = ()) -> list[Candidate]:
+         evidence: list[tuple[list[tuple[int, float]], float]] = (), lexical_ceiling: float = 0.0) -> list[Candidate]:
     """Mix ranked lists into one; best first, scores in [0, 1].
 
     `extra` holds further lexical lists with their weights (the cross-language bridges);
@@ -174,6 +177,7 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], confi
             cand.fused = wd * (cand.dense - d_low) / d_span if cand.dense is not None else 0.0
         for found, weight in lists:
             top = max((s for _, s in found), default=1.0) or 1.0
+            top = max(top, lexical_ceiling) if found is lexical else top
             for row, score in found:
                 pool.setdefault(row, Candidate(row)).fused += weight * score / top
         best = wd + sum(w for found, w in lists if found)
@@ -224,7 +228,8 @@ def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, m
             evidence.append((found, config.page_weight * share))
         if config.doc_weight:
             evidence.append((doc_evidence(reader.page_lexical, tokens, pool, allowed), config.doc_weight * share))
-    ranked = fuse(dense, lexical, config, share, extra, evidence)
+    ceiling = config.lexical_coverage * sum(map(reader.lexical.idf, reader.lexical.known(tokens)))
+    ranked = fuse(dense, lexical, config, share, extra, evidence, ceiling)
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
     missing = [c.row for c in ranked[: n * 2] if c.row not in stored]
     stored.update(reader.chunks(missing))
