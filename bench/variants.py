@@ -12,8 +12,8 @@ from dataclasses import replace
 
 from govqa.retrieve import FusionConfig, register_variant
 
-# Before issue 14 (the defaults as they were, no page-level evidence, question words kept).
-V2 = FusionConfig(page_weight=0.0, question_words=False)
+# Before issue 14 (the defaults as they were: no page- or document-level evidence).
+V2 = FusionConfig(page_weight=0.0, doc_weight=0.0, question_words=False)
 
 HYBRID = {
     # Earlier defaults and the levers measured against them (issue 6).
@@ -34,9 +34,15 @@ HYBRID = {
     "hybrid-lexcontent": replace(V2, lexicon_anchor=0),
     "hybrid-lexanchor5": replace(V2, lexicon_anchor=5),
     "hybrid-lexanchor20": replace(V2, lexicon_anchor=20),
-    # Issue 14: page-level evidence, question words.
+    # Issue 14: page-level evidence, document-level evidence, question words, a coverage ceiling.
+    "hybrid-nopage": FusionConfig(page_weight=0.0),
+    "hybrid-nodoc": FusionConfig(doc_weight=0.0),
+    "hybrid-withqw": FusionConfig(question_words=True),
     "hybrid-qw": replace(V2, question_words=True),
-    **{f"hybrid-pg{int(w * 100):02d}": replace(V2, page_weight=w) for w in (0.25, 0.5, 1.0, 1.5)},
+    **{f"hybrid-pg{int(w * 100):02d}": replace(V2, page_weight=w) for w in (0.25, 0.5, 0.75, 1.0, 1.5)},
+    **{f"hybrid-pg{int(w * 100):02d}-doc25": replace(V2, page_weight=w, doc_weight=0.25) for w in (0.5, 0.75, 1.0)},
+    **{f"hybrid-pg{int(w * 100):02d}-doc10": replace(V2, page_weight=w, doc_weight=0.1) for w in (0.5, 0.75, 1.0)},
+    **{f"hybrid-pg{int(w * 100):02d}-lex05": replace(V2, page_weight=w, lexical_weight=0.5) for w in (0.5, 1.0)},
     **{f"hybrid-pg{int(w * 100):02d}-qw": replace(V2, page_weight=w, question_words=True) for w in (0.25, 0.5, 1.0, 1.5)},
     **{f"hybrid-doc{int(w * 100):02d}": replace(V2, doc_weight=w) for w in (0.1, 0.25, 0.5)},
     **{f"hybrid-pg{int(p * 100):02d}-doc{int(w * 100):02d}-qw": replace(V2, page_weight=p, doc_weight=w, question_words=True)

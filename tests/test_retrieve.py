@@ -349,3 +349,38 @@ def test_an_index_from_before_page_bm25_is_upgraded_by_indexing_again(tmp_path):
     hits = Engine.open(settings).search("軽微変更の届出", k=2, mode="page-bm25")
     assert [h.doc_id for h in hits] == ["minor"] and hits[0].page == 1
     assert build_index([corpus], settings, on_event=events.append) and len(events) == 1  # said once
+
+
+def _rank_of(hits, doc_id: str, page: int) -> int | None:
+    return next((h.rank for h in hits if (h.doc_id, h.page) == (doc_id, page)), None)
+
+
+def _ranks(engine, question: str, gold: tuple[str, int], **changes) -> tuple[int | None, int | None]:
+    """Where the gold page lands with the defaults, and with `changes` to the FusionConfig."""
+    from dataclasses import replace
+
+    from govqa.retrieve import retrieve
+
+    with_lever = engine.search(question, k=10)
+    without = retrieve(engine.reader, engine.embedder, question, k=10, config=replace(FusionConfig(), **changes),
+                       lexicon=engine._lexicon())
+    return _rank_of(with_lever, *gold), _rank_of(without, *gold)
+
+
+def test_page_level_bm25_lifts_the_page_whose_words_are_spread_over_its_passages(sample_engine):
+    """eval/mhlw.jsonl lines 26 and 36: the question's words are on the gold page, but no single
+    ~400-character passage holds them all; scoring the page as a whole puts it first."""
+    assert _ranks(sample_engine, "同一の外国製造業者の同じ原薬について、国内の複数の業者がそれぞれ国内管理人として"
+                                 "登録申請した場合はどう扱われるか。", ("000161338", 6), page_weight=0.0) == (1, 2)
+    assert _ranks(sample_engine, "細胞・組織加工医薬品等に関連するMFは、開発のどの段階から登録申請して利用できるか。",
+                  ("000160536", 2), page_weight=0.0) == (1, 2)
+
+
+def test_document_level_bm25_finds_the_right_document_first(sample_engine):
+    """eval/mhlw-guideline.jsonl lines 38 and 43: the drafting guide for the application form
+    (申請書…資料の作成要領) answers; its title, headings and first page share the question's words
+    (申請書, 試験方法), and without the document's score a page of another document comes first."""
+    assert _ranks(sample_engine, "外国で作られる登録品の場合、申請書に誰の名前と住所を書くか。", ("000161492", 6),
+                  doc_weight=0.0) == (1, 2)
+    assert _ranks(sample_engine, "使っている試験方法が日本薬局方などの公知の方法でないときは、何を示す必要があるか。",
+                  ("000161492", 9), doc_weight=0.0) == (1, 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,26 @@ from .models import Hit
 from .retrieve import MODES, VARIANTS
 
 ALIASES = {"bm25": "lexical"}  # every other mode (retrieve.VARIANTS) is named as it is
+
+
+class _ModeNames(Mapping):
+    """Mode name -> retrieval mode: the aliases, then every VARIANTS name (registered variants included)."""
+
+    def __getitem__(self, name: str) -> str:
+        if name in ALIASES:
+            return ALIASES[name]
+        if name in VARIANTS:
+            return name
+        raise KeyError(name)
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*ALIASES, *VARIANTS]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*ALIASES, *VARIANTS]))
+
+
+MODE_ALIASES = _ModeNames()
 CUTOFFS = (1, 5, 10)
 
 
@@ -206,9 +226,9 @@ def parse_modes(spec: str | None) -> list[str]:
     if not spec:
         return ["hybrid"]
     modes = list(dict.fromkeys(m.strip().lower() for m in spec.split(",") if m.strip()))
-    if any(m not in ALIASES and m not in VARIANTS for m in modes):
+    if any(m not in MODE_ALIASES for m in modes):
         _register_research_variants()
-    unknown = [m for m in modes if m not in ALIASES and m not in VARIANTS]
+    unknown = [m for m in modes if m not in MODE_ALIASES]
     if unknown or not modes:
         raise QuestionsError(f"unknown retrieval mode {unknown[0] if unknown else spec!r} in --compare: "
                              f"use a comma-separated list of bm25, {', '.join(MODES)}")
@@ -234,7 +254,7 @@ def run_mode(search: SearchFn, questions: list[Question], mode: str, k: int = 10
     outcomes = []
     for question in questions:
         started = time.perf_counter()
-        hits = search(question.question, depth, ALIASES.get(mode, mode))
+        hits = search(question.question, depth, MODE_ALIASES[mode])
         latency = (time.perf_counter() - started) * 1000
         outcomes.append(judge(question, [(h.doc_id, h.page) for h in hits], latency))
     return ModeRun(mode, outcomes, k)
