@@ -141,4 +141,32 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
     expect(other.locator("#upload-status")).to_contain_text("追加できません")
     expect(other.locator("#upload-form")).to_be_hidden()
     no_axe_violations(other, "the upload view for a reader")
+    other.goto(site["url"] + "/#documents")
+    expect(other.locator("#documents-body tr").first).to_be_visible()
+    assert other.locator(".doc-actions").count() == 0  # a reader gets no replace or delete
     context.close()
+
+    # The editor replaces the document in the list, then deletes it.
+    page.click("#tab-documents")
+    row = page.locator("#documents-body tr[data-doc-id='quokka-kiosk-budget']")
+    expect(row.locator(".doc-delete")).to_be_visible()
+    no_axe_violations(page, "the documents list with replace and delete")
+    (tmp_path / "revised").mkdir()
+    revised = write_pdf(tmp_path / "revised" / "quokka-kiosk-budget.pdf", [ANSWER_TEXT.replace("48", "52")])
+    row.locator("input[type=file]").set_input_files(str(revised))
+    page.wait_for_function("""() => {
+        const row = document.querySelector("#documents-body tr[data-doc-id='quokka-kiosk-budget']");
+        return row && !row.querySelector('.doc-note')?.textContent;
+    }""")
+    text = httpx.get(site["url"] + "/documents/quokka-kiosk-budget/pages/1", timeout=60,
+                     headers={"Authorization": f"Bearer {site['editor']}"}).json()["text"]
+    assert "52 million" in text
+    row = page.locator("#documents-body tr[data-doc-id='quokka-kiosk-budget']")
+    row.locator(".doc-delete").click()
+    expect(row.locator(".doc-delete")).to_have_attribute("data-armed", "1")
+    row.locator(".doc-delete").click()
+    expect(page.locator("#documents-body tr[data-doc-id='quokka-kiosk-budget']")).to_have_count(0)
+    gone = httpx.get(site["url"] + "/documents/quokka-kiosk-budget/pages/1", timeout=60,
+                     headers={"Authorization": f"Bearer {site['editor']}"})
+    assert gone.status_code == 404
+    page.watch.assert_quiet()

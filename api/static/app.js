@@ -391,6 +391,7 @@
     for (const doc of documents) {
       const row = el("tr");
       row.dataset.docId = doc.doc_id;
+      row.dataset.collection = doc.collection || "default";
 
       const title = cell("colTitle");
       title.append(el("span", "doc-title", doc.title || doc.doc_id));
@@ -422,6 +423,7 @@
       body.append(row);
     }
     $("documents-table").hidden = !documents.length;
+    document.dispatchEvent(new CustomEvent("govqa:documents"));  // upload.js adds replace/delete for editors
   }
 
   function cell(labelKey, text) {
@@ -459,7 +461,8 @@
   }
 
   // For upload.js (an ES module): the same key, prompt and labels as the rest of the page.
-  window.GOVQA = { requestJSON, t, savedKey, askForKey, loadHealth, forgetDocuments: () => { state.documents = null; },
+  window.GOVQA = { requestJSON, t, savedKey, askForKey, loadHealth, loadDocuments,
+                   forgetDocuments: () => { state.documents = null; },
                    post, tidy };  // post and tidy: for support.js
 
   function start() {
