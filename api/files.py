@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import stat
 import threading
@@ -15,6 +16,8 @@ from fastapi.responses import StreamingResponse
 
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
+
+log = logging.getLogger("govqa.api")
 
 # HTML originals are shown, never run: a sandboxed, script-less document of its own origin.
 _HTML_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
@@ -51,10 +54,11 @@ class FileGuard:
     def open(self, engine: Engine, doc_id: str) -> RecordedFile:
         record = engine.document(doc_id)
         path = engine.file_path(doc_id)
-        stale = FileChanged(f"{record.path} is no longer the file that was indexed as {doc_id!r}; "
+        stale = FileChanged(f"the file of {doc_id!r} is no longer the one that was indexed; "
                             f"run `govqa index` again to refresh it")
         # The recorded path was fully resolved at index time: a symlink on it now was planted since.
         if os.path.realpath(path) != os.path.abspath(path):
+            log.warning("not serving %s: a symbolic link is on its path now", path)
             raise stale
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -69,6 +73,7 @@ class FileGuard:
                 known = self._verified.get(doc_id) == stamp
             if not known:
                 if _sha256(fd) != record.sha256:
+                    log.warning("not serving %s: its bytes changed since it was indexed", path)
                     raise stale
                 with self._lock:
                     self._verified[doc_id] = stamp

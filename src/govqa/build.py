@@ -25,6 +25,7 @@ from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
 from .pagelex import PageLexical
+from .sourcepath import relative_source
 from .store import (
     DEFAULT_COLLECTION,
     DocRecord,
@@ -334,6 +335,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
                 event(f"{shown}: pages {', '.join(map(str, doc.unindexed_pages))} are scanned and were NOT indexed (no OCR)")
             records[doc_id] = DocRecord(
                 doc_id=doc_id, title=(source.title if source else titles.get(path.name) or titles.get(doc_id) or doc.title), path=shown, file=str(path.resolve()), sha256=sha,
+                source_path=relative_source(path, paths),
                 pages=len(doc.pages), lang=doc.lang, kind=doc.kind, url=source.url if source else None,
                 publisher=source.publisher if source else None, year=source.year if source else None,
                 date=doc.date, ocr_pages=[p.page for p in doc.pages if p.ocr], unindexed_pages=doc.unindexed_pages,
@@ -342,6 +344,9 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             path_to_id[shown] = doc_id
             sha_to_id[(target, sha)] = doc_id
         progress("parsing", len(files), len(files))
+        if previous is not None and any(not r.source_path and records[d].source_path
+                                        for d, r in previous.documents.items() if d in records):
+            event("index upgraded: documents now record their path relative to the folder they were indexed from")
         ahead.close()
         cache.close()
         if not records and previous is not None and previous.documents:

@@ -46,6 +46,7 @@ class DocRecord:
     lang: str
     kind: str
     file: str = ""  # absolute path of the original, for the file route
+    source_path: str = ""  # what answers show: relative to the folder it was indexed from (sourcepath.py)
     url: str | None = None
     publisher: str | None = None
     year: int | None = None
