@@ -6,7 +6,6 @@ Run it with `govqa serve`, or `uvicorn --factory api.app:app_factory` (settings 
 from __future__ import annotations
 
 import logging
-import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -29,15 +28,18 @@ from govqa.tokens import TokenStore
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
 from govqa.models import Hit
+from govqa.sourcepath import public_source, without_paths
 from govqa.store import DocRecord
 
 from .accesslog import AccessLog
 from .auth import add_access_control, link_query, request_access
+from .bodylimit import SUPPORT_BODY_BYTES, UPLOAD_SECONDS, BodyGuard, BodyLimits
 from .files import FileGuard, file_response
+from .guard import RequestGuard
 from .highlight import query_terms, term_spans
 from .mcp_http import mount_mcp
 from .reload import Reloader, reload_on_sighup, stop_sighup
-from .upload import add_upload_routes
+from .upload import MULTIPART_OVERHEAD, add_upload_routes
 from .schemas import (
     AskRequest,
     AskResponse,
@@ -69,9 +71,6 @@ DOCS_PATHS = {"/docs", "/docs/oauth2-redirect"}
 DOCS_STATIC = "/docs-static"
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; frame-ancestors 'self'")
-MAX_BODY_BYTES = 64 * 1024
-UPLOAD_PATH = re.compile(r"^/documents(/[^/]+)?$")
-
 ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
 
@@ -91,6 +90,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app = FastAPIOffline(title="govqa", version=__version__, lifespan=lifespan, static_url=DOCS_STATIC, redoc_url=None,
                          favicon_url="/favicon.ico", swagger_ui_oauth2_redirect_url="/docs/oauth2-redirect",
+                         redirect_slashes=False,  # Starlette builds its redirect from the Host header
                          description="Citation-grounded search and answers over government documents, offline.")
     app.state.engine = engine
     app.state.files = FileGuard()
@@ -100,7 +100,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.tokens = TokenStore(settings.index_dir)
     app.state.jobs = JobQueue(settings.index_dir)
     add_access_control(app, app.state.api_key, settings.cors_origins, app.state.tokens)
-    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS, upload_bytes=int(settings.upload_max_mb * 1_000_000))
+    app.state.body_limits = BodyLimits()  # a route with larger bodies adds its own limit here
+    app.state.body_limits.set("POST", "/support", SUPPORT_BODY_BYTES)
+    # api/upload.py counts an upload's bytes itself and refuses it with its own message; this is the backstop.
+    upload_bytes = int(settings.upload_max_mb * 1_000_000) + MULTIPART_OVERHEAD + (1 << 20)
+    app.state.body_limits.set("POST", "/documents", upload_bytes, seconds=UPLOAD_SECONDS)
+    app.state.body_limits.set("PUT", "/documents/{doc_id}", upload_bytes, seconds=UPLOAD_SECONDS)
+    app.add_middleware(BodyGuard, limits=app.state.body_limits, idle_seconds=settings.body_timeout)
+    if settings.rate_limit:
+        from .ratelimit import RateLimit
+
+        app.add_middleware(RateLimit, spec=settings.rate_limit)
+    app.add_middleware(RequestGuard, listen_host=settings.host, configured_hosts=settings.allowed_hosts,
+                       cors_origins=[o.strip() for o in (settings.cors_origins or "").split(",") if o.strip()],
+                       locked=lambda: bool(app.state.api_key) or app.state.tokens.any())
+    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.add_middleware(AccessLog)
     _add_error_handlers(app)
     _add_routes(app)
@@ -149,9 +163,13 @@ def _add_routes(app: FastAPI) -> None:
         answer = engine.ask(body.query, k=body.k, llm=body.llm, collections=body.collections)
         return AskResponse(**{**answer.to_dict(), "hits": _hits_out(engine, request, answer.query, answer.hits)})
 
-    @app.post("/support", response_model=SupportResponse, responses=ERRORS, tags=["authors"])
+    @app.post("/support", response_model=SupportResponse, responses={**ERRORS, 413: {"model": ErrorOut}},
+              tags=["authors"])
     def support(body: SupportRequest, request: Request, engine: EngineDep):
-        """For each claim sentence of an article: the passages that support it, a score and a verdict."""
+        """For each claim sentence of an article: the passages that support it, a score and a verdict.
+
+        The request body may be up to 512 KB (other routes: 64 KB); a larger one is refused with 413.
+        """
         from govqa.claims import parse_article
         from govqa.support import SupportChecker, manifest_for, summary_line
 
@@ -242,6 +260,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> 
             # Local files get this server's route: a file:// URL of the server's disk opens nothing in a browser.
             "url": _at_page(record.url, record, hit.page) if record.url else file_url,
             "file_url": file_url, "publisher": record.publisher, "year": record.year, "collection": record.collection,
+            "source": public_source(record),
             "highlights": term_spans(hit.text, terms),
         }))
     return out
@@ -249,7 +268,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> 
 
 def _document_out(record: DocRecord, request: Request) -> DocumentOut:
     file_url = _file_route(request, record.doc_id)
-    return DocumentOut(doc_id=record.doc_id, title=record.title, pages=record.pages, source=record.path,
+    return DocumentOut(doc_id=record.doc_id, title=record.title, pages=record.pages, source=public_source(record),
                        url=record.url or file_url, lang=record.lang, file_url=file_url, kind=record.kind,
                        publisher=record.publisher, year=record.year, date=record.date, collection=record.collection)
 
@@ -264,7 +283,10 @@ def _log_question(request: Request, route: str, text: str, collections: list[str
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GovqaError)
     async def govqa_error(request: Request, exc: GovqaError):
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+        detail = without_paths(str(exc))  # messages name documents; the server's paths stay in its log
+        if detail != str(exc):
+            log.info("refused %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": detail}, status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
@@ -292,12 +314,11 @@ def _reason(error: dict) -> str:
 
 
 class SecurityHeaders:
-    """CSP, nosniff and no referrer on every response; bodies over MAX_BODY_BYTES refused with 413."""
+    """CSP, nosniff and no referrer on every response (body limits: api/bodylimit.py)."""
 
-    def __init__(self, app: ASGIApp, docs_paths: set[str | None], upload_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, docs_paths: set[str | None]) -> None:
         self.app = app
         self.docs_paths = docs_paths
-        self.upload_bytes = upload_bytes  # POST /documents, PUT /documents/{id}: a file (api/upload.py counts it)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -313,14 +334,4 @@ class SecurityHeaders:
                 headers.setdefault("Referrer-Policy", "no-referrer")
             await send(message)
 
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        uploading = scope["method"] in ("POST", "PUT") and UPLOAD_PATH.match(scope["path"])
-        limit = self.upload_bytes + 64 * 1024 if uploading else MAX_BODY_BYTES
-        refusal = (JSONResponse({"detail": "the Content-Length header is not a number"}, status_code=400)
-                   if not length.isdigit() else
-                   JSONResponse({"detail": f"the request body is over the limit of {limit} bytes"}, status_code=413)
-                   if int(length) > limit else None)
-        if refusal is not None:
-            await refusal(scope, receive, send_with_headers)
-            return
         await self.app(scope, receive, send_with_headers)

@@ -1,7 +1,8 @@
 """Who may call the API: the optional API key (GOVQA_API_KEY), access tokens (govqa tokens), CORS origins.
 
 Once a key is set or any token exists, every route except /health and the page's static files
-needs one, as `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN`. The key is an admin token;
+needs one, as `Authorization: Bearer TOKEN` or `X-API-Key: TOKEN` (both sent: the Bearer
+value is the one checked; an empty header counts as not sent). The key is an admin token;
 a token covers its collections with its role. The gate runs each request inside
 `acting_as(access)` (govqa.access), so every Engine lookup the route makes answers only for
 what the caller may see: a document outside it is a 404 like one that does not exist.
@@ -123,11 +124,11 @@ class ApiKeyGate:
         if not self.locked():
             return EVERYTHING
         headers = dict(scope["headers"])
-        given = headers.get(b"x-api-key")
         authorization = headers.get(b"authorization", b"")
-        if given is None and authorization[:7].lower() == b"bearer ":
-            given = authorization[7:].strip()
-        if given is not None:
+        # Authorization: Bearer first, then X-API-Key; an empty header counts as absent.
+        given = authorization[7:].strip() if authorization[:7].lower() == b"bearer " else b""
+        given = given or headers.get(b"x-api-key", b"").strip()
+        if given:
             if self.key is not None and hmac.compare_digest(given, self.key):
                 return Access(role="admin", collections=None, who="api-key")
             record = self.tokens.verify(given.decode("latin-1")) if self.tokens is not None else None

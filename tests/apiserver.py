@@ -19,8 +19,46 @@ SCRIPT_PASSAGE = "Security notice for the zanzibar kiosk: the string <script>ale
 FETCHED_URL = "https://docs.example.org/notices/fetched-notice.pdf"
 
 
+class PathAudit:
+    """Wraps a govqa app and notes every response that shows an absolute path of the server's disk:
+    its index folder or a folder an indexed file is in (issue 20). Files themselves are not read."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.leaks: list[str] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind, parts = b"", []
+
+        async def audited(message) -> None:
+            nonlocal kind
+            if message["type"] == "http.response.start":
+                kind = dict(message.get("headers", [])).get(b"content-type", b"")
+            elif message["type"] == "http.response.body" and not kind.startswith((b"application/pdf", b"application/octet")):
+                parts.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body = b"".join(parts)
+                    self.leaks += [f"{scope['method']} {scope['path']} shows {secret}" for secret in self._secrets()
+                                   if secret.encode() in body]
+            await send(message)
+
+        await self.app(scope, receive, audited)
+
+    def _secrets(self) -> set[str]:
+        state = self.app.state
+        folders = {str(Path(state.reloader.settings.index_dir).resolve())}
+        if state.engine is not None:
+            folders |= {str(Path(record.file).parent) for record in state.engine.documents() if record.file}
+        return {folder for folder in folders if folder.count("/") > 1}
+
+
 class LiveServer:
-    """uvicorn on 127.0.0.1, on a port the OS picks, serving `app` until stopped."""
+    """uvicorn on 127.0.0.1, on a port the OS picks, serving `app` until stopped.
+
+    Every response goes through PathAudit; stop() fails when one showed a server path."""
 
     def __init__(self, app) -> None:
         import uvicorn
@@ -29,8 +67,9 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.audit = PathAudit(app)
         # lifespan "on": an index that fails to load must stop the server, not leave it half up.
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn.Config(self.audit, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def start(self) -> LiveServer:
@@ -46,6 +85,7 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=60)
         self.sock.close()
+        assert not self.audit.leaks, "responses showed server paths:\n" + "\n".join(sorted(set(self.audit.leaks)))
 
 
 def serve(index_dir: Path):

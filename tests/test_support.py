@@ -232,7 +232,7 @@ def test_post_support_answers_the_contract_shape(sample_engine):
 
     from api.app import create_app
 
-    client = TestClient(create_app(sample_engine.settings, sample_engine))
+    client = TestClient(create_app(sample_engine.settings, sample_engine), base_url="http://localhost")
     response = client.post("/support", json={"text": "MF登録申請には費用がかからない。\nThe plan was adopted by them4."})
     assert response.status_code == 200
     claims = response.json()["claims"]

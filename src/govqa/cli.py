@@ -226,10 +226,15 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.serving import server_options
 
     from .engine import Engine
 
-    settings = _settings(index_dir)
+    settings = _settings(index_dir, host=host)  # --host is also a name the server answers to (api/guard.py)
+    if settings.rate_limit:
+        from api.ratelimit import parse_rate
+
+        parse_rate(settings.rate_limit)
     engine = Engine.open(settings)  # a missing or unreadable index fails here, before anything listens
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -256,15 +261,18 @@ def serve(
         # the vectors are memory-mapped, so the workers share one copy in the page cache.
         del engine
         os.environ["GOVQA_INDEX_DIR"] = str(settings.index_dir.resolve())
+        os.environ["GOVQA_HOST"] = host
         os.environ["GOVQA_SUPERVISOR_PID"] = str(os.getpid())  # POST /admin/reload in a worker restarts them all
         # A restart (reload) starts each new worker and retires the old one only once the new one is
         # ready. Starting takes the model, the index and the lexicon: over uvicorn's default 5 s on a
         # busy machine, which aborted the restart and left the old index in service.
         config = uvicorn.Config("api.app:app_factory", factory=True, workers=workers, log_config=log_config,
-                                access_log=False, timeout_worker_healthcheck=WORKER_START_TIMEOUT)
+                                access_log=False, timeout_worker_healthcheck=WORKER_START_TIMEOUT,
+                                **server_options(settings))
         Multiprocess(config, sockets=[sock]).run()  # SIGHUP restarts the workers one by one on the newest index
         return
-    config = uvicorn.Config(create_app(settings, engine=engine), log_config=log_config, access_log=False)
+    config = uvicorn.Config(create_app(settings, engine=engine), log_config=log_config, access_log=False,
+                            **server_options(settings))
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -36,3 +36,10 @@ class Settings(BaseSettings):
     log_questions: bool = False  # also write each question to the audit log (who asked what); off by default
     upload_max_mb: float = Field(100, gt=0)  # largest file POST /documents accepts, counted as the bytes arrive
     memo_vectors: int = Field(20_000, ge=0)  # sentence/passage vectors a server remembers (embed.MemoEmbedder); 0: none
+    query_tokens: int = Field(128, ge=0)  # only a query's first N tokens are embedded (embed.QUERY_TOKENS); 0: all
+    # The HTTP server's guards (api/guard.py, api/bodylimit.py, api/ratelimit.py, api/serving.py):
+    host: str = "127.0.0.1"  # where `govqa serve --host` listens; its name is one the server answers to
+    allowed_hosts: str | None = None  # more Host names, comma-separated (a proxy's public name); "*": no check
+    rate_limit: str | None = None  # requests per client, e.g. "60/minute"; none by default
+    body_timeout: float = Field(30.0, gt=0)  # seconds a client may pause while sending a request body
+    header_timeout: float = Field(10.0, gt=0)  # seconds a client may take to send a request's headers
