@@ -48,7 +48,7 @@ class RateLimit:
         if self.limiter.hit(self.rate, client):
             await self.app(scope, receive, send)
             return
-        reset = self.limiter.get_window_stats(self.rate, client).reset_time
+        reset = self.limiter.get_window_stats(self.rate, client)[0]  # when the oldest counted request expires
         wait = max(1, math.ceil(reset - time.time()))
         await JSONResponse({"detail": f"too many requests from this client (limit {self.rate}); retry in {wait} s"},
                            status_code=429, headers={"Retry-After": str(wait)})(scope, receive, send)
