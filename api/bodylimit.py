@@ -30,7 +30,11 @@ class BodyRefused(HTTPException):
     """Raised from the app's own read, so FastAPI answers with it instead of a parse error."""
 
     def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(status_code=status_code, detail=detail, headers={"Connection": "close"})
+        # A stalled client's connection is closed. After a 413 it stays open so that the client,
+        # still sending, reads the answer (a close would reset it); uvicorn drops what comes
+        # after the answer, and api/serving.py closes the connection if no new request follows.
+        headers = {"Connection": "close"} if status_code == 408 else None
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
 
 
 @dataclass(frozen=True)
