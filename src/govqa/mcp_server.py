@@ -20,6 +20,7 @@ from .engine import MAX_QUERY_CHARS, Engine
 from .access import EVERYTHING, Access, acting_as
 from .errors import GovqaError, NotFound
 from .models import Hit
+from .sourcepath import public_source, without_paths
 
 INSTRUCTIONS = (
     "govqa searches the site's own government documents (Japanese and English) and answers with page-level "
@@ -59,7 +60,7 @@ def create_mcp_server(engine_of: EngineFn, access_of: AccessFn | None = None,
         try:
             return await anyio.to_thread.run_sync(as_caller)
         except GovqaError as exc:  # the user's mistake, in the same words as the API's 4xx
-            raise ToolError(str(exc)) from None
+            raise ToolError(without_paths(str(exc))) from None
 
     @server.tool(title="Search / 検索")
     async def search(query: Query, ctx: Context, k: Annotated[int, Field(ge=1, le=100)] = 10,
@@ -89,7 +90,7 @@ def create_mcp_server(engine_of: EngineFn, access_of: AccessFn | None = None,
         """For each claim sentence of a text: a verdict (supported, weak, unsupported, contradicted) and the
         passages that decide it, with pages. 文章の各主張について、資料による裏付けの判定と根拠箇所を返します。"""
         engine = engine_of()
-        return {"claims": await call(ctx, lambda: _support(engine, text))}
+        return {"claims": await call(ctx, lambda: _support(engine, text, file_url))}
 
     @server.tool(title="List documents / 文書一覧")
     async def list_documents(ctx: Context) -> dict[str, Any]:
@@ -115,12 +116,15 @@ def create_mcp_server(engine_of: EngineFn, access_of: AccessFn | None = None,
     return server
 
 
-def _support(engine: Engine, text: str) -> list[dict]:
+def _support(engine: Engine, text: str, file_url: Callable[[str], str] | None) -> list[dict]:
     from .claims import parse_article
     from .support import SupportChecker, load_footnote_sources
 
     checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest))
-    return [result.to_dict() for result in checker.check_article(parse_article(text))]
+    claims = [result.to_dict() for result in checker.check_article(parse_article(text))]
+    for claim in claims:
+        claim["passages"] = [_public(engine, passage, file_url) for passage in claim["passages"]]
+    return claims
 
 
 def _doc_url(record, file_url: Callable[[str], str] | None) -> str:
@@ -130,9 +134,14 @@ def _doc_url(record, file_url: Callable[[str], str] | None) -> str:
 
 
 def _hit(engine: Engine, hit: Hit, file_url: Callable[[str], str] | None) -> dict[str, Any]:
-    data = hit.to_dict()
-    record = engine.reader.documents[hit.doc_id]
+    return _public(engine, hit.to_dict(), file_url)
+
+
+def _public(engine: Engine, data: dict[str, Any], file_url: Callable[[str], str] | None) -> dict[str, Any]:
+    """A hit as the assistant sees it: the document's source relative to its folder (sourcepath.py)."""
+    record = engine.reader.documents[data["doc_id"]]
+    data["source"] = public_source(record)
     if file_url is not None and not record.url:  # the server's own file route, not a path on its disk
-        base = file_url(hit.doc_id)
-        data["url"] = f"{base}#page={hit.page}" if record.kind == "pdf" else base
+        base = file_url(data["doc_id"])
+        data["url"] = f"{base}#page={data['page']}" if record.kind == "pdf" else base
     return data
