@@ -38,6 +38,7 @@ from .files import FileGuard, file_response
 from .guard import RequestGuard
 from .highlight import query_terms, term_spans
 from .mcp_http import mount_mcp
+from .pageimage import MAX_WIDTH, MIN_WIDTH, PageImages
 from .reload import Reloader, reload_on_sighup, stop_sighup
 from .upload import MULTIPART_OVERHEAD, add_upload_routes
 from .schemas import (
@@ -62,6 +63,7 @@ ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; char
           "i18n.js": "text/javascript; charset=utf-8",
           "upload.js": "text/javascript; charset=utf-8", "upload.css": "text/css; charset=utf-8",
           "support.js": "text/javascript; charset=utf-8", "support.css": "text/css; charset=utf-8",
+          "viewer.js": "text/javascript; charset=utf-8", "viewer.css": "text/css; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
 PAGE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 # /docs: Swagger UI from the fastapi-offline package (no CDN: the server may be on a closed
@@ -94,6 +96,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                          description="Citation-grounded search and answers over government documents, offline.")
     app.state.engine = engine
     app.state.files = FileGuard()
+    app.state.page_images = PageImages(settings.index_dir / "cache" / "page-images")
     app.state.reloader = Reloader(app, settings)
     app.state.api_key = settings.api_key or None
     app.state.settings = settings
@@ -213,6 +216,16 @@ def _add_routes(app: FastAPI) -> None:
         """The original file as indexed; add #page=N to open a PDF at a page."""
         return file_response(request.app.state.files.open(engine, doc_id))
 
+    @app.api_route("/documents/{doc_id}/pages/{page}/image", methods=["GET", "HEAD"], response_class=Response,
+                   tags=["documents"], responses={
+                       200: {"description": "The page as PNG (JPEG for scanned pages).",
+                             "content": {"image/png": {}, "image/jpeg": {}}}, 409: {"model": ErrorOut}, **ERRORS})
+    def page_image(doc_id: str, page: int, request: Request, engine: EngineDep,
+                   width: Annotated[int, Query(ge=MIN_WIDTH, le=MAX_WIDTH, description="Pixels wide.")] = 800):
+        """One page of a PDF rendered as an image `width` pixels wide (cached on the server)."""
+        state = request.app.state
+        return state.page_images.response(engine, state.files, doc_id, page, width)
+
     @app.post("/admin/reload", response_model=ReloadOut, responses={**ERRORS, 409: {"model": ErrorOut}},
               tags=["service"])
     def reload_index(request: Request):
@@ -245,6 +258,13 @@ def _file_route(request: Request, doc_id: str) -> str:
     return f"{request.scope.get('root_path', '')}/documents/{quote(doc_id, safe='')}/file{signed}"
 
 
+def _image_route(request: Request, record: DocRecord, page: int) -> str | None:
+    if record.kind != "pdf":
+        return None
+    signed = link_query(request, record.doc_id)
+    return f"{request.scope.get('root_path', '')}/documents/{quote(record.doc_id, safe='')}/pages/{page}/image{signed}"
+
+
 def _at_page(url: str, record: DocRecord, page: int) -> str:
     return f"{url}#page={page}" if record.kind == "pdf" else url
 
@@ -262,6 +282,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> 
             "file_url": file_url, "publisher": record.publisher, "year": record.year, "collection": record.collection,
             "source": public_source(record),
             "highlights": term_spans(hit.text, terms),
+            "image_url": _image_route(request, record, hit.page), "pages": record.pages, "kind": record.kind,
         }))
     return out
 

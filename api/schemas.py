@@ -73,6 +73,13 @@ class HitOut(_Response):
     highlights: list[tuple[int, int]] = Field(
         default_factory=list, description="[start, end) code-point offsets in `text` of the query's terms.")
     collection: str = Field("default", description="The collection the document belongs to.")
+    boxes: list[list[float]] = Field(
+        default_factory=list, description="The passage's line rectangles on its page, [x0, y0, x1, y1] page-relative "
+                                          "(0..1, origin top-left); empty for sources without pages.")
+    image_url: str | None = Field(None, description="The cited page as an image (add &width=200..1600); "
+                                                    "null for sources without pages.")
+    pages: int | None = Field(None, description="How many pages the document has.")
+    kind: str | None = Field(None, description="pdf, html, txt or md.")
 
 
 class SearchResponse(_Response):

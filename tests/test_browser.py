@@ -101,6 +101,7 @@ def test_a_japanese_question_gives_cards_citations_and_documents(sample_api_url,
         cite = cites.first
         target = cite.get_attribute("href").lstrip("#")
         cite.click()
+        page.keyboard.press("Escape")
         card = page.locator(f"#{target}")
         expect(card).to_have_class(re.compile(r"\bis-cited\b"))
         expect(card).to_be_focused()
@@ -186,6 +187,8 @@ def test_citation_markers_scroll_to_and_highlight_their_card(api_url, page, tmp_
     cites = page.locator("#answer-text a.cite")
     assert cites.count() == 2
     cites.nth(1).click()
+    expect(page.locator("#viewer")).to_be_visible()  # the cited page opens (test_viewer.py); Esc returns to the card
+    page.keyboard.press("Escape")
     second = page.locator("#hit-2")
     expect(second).to_have_class(re.compile(r"\bis-cited\b"))
     expect(second).to_be_focused()
@@ -193,6 +196,7 @@ def test_citation_markers_scroll_to_and_highlight_their_card(api_url, page, tmp_
     expect(second.locator(".cited-as")).to_have_text("引用 [2]")
     page.screenshot(path=tmp_path / "citation-clicked.png", full_page=False)
     cites.nth(0).click()
+    page.keyboard.press("Escape")
     expect(page.locator("#hit-1")).to_have_class(re.compile(r"\bis-cited\b"))
     expect(second).not_to_have_class(re.compile(r"\bis-cited\b"))
     page.watch.assert_quiet()

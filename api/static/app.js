@@ -232,6 +232,7 @@
     card.tabIndex = -1;
     card.dataset.docId = hit.doc_id;
     card.dataset.page = hit.page;
+    card.hit = hit;
 
     const head = el("div", "card-head");
     head.append(el("span", "rank", hit.rank));
@@ -248,6 +249,7 @@
     const passage = el("p", "passage");
     if (hit.lang) passage.lang = hit.lang;
     appendHighlighted(passage, String(hit.text || ""), hit.highlights);
+    if (window.GOVQA_VIEWER) card.append(window.GOVQA_VIEWER.thumbnail(hit));  // the cited page, see viewer.js
     card.append(passage);
 
     const links = el("p", "card-links");
@@ -333,6 +335,7 @@
       link.addEventListener("click", (event) => {
         event.preventDefault();
         focusCard(card);
+        if (window.GOVQA_VIEWER) window.GOVQA_VIEWER.open(card.hit, card);
       });
       if (!card.querySelector(".cited-as")) {
         card.querySelector(".card-meta").prepend(el("span", "cited-as", t("citedAs", { n: citation.n })));
@@ -466,6 +469,7 @@
                    post, tidy };  // post and tidy: for support.js
 
   function start() {
+    if (window.GOVQA_VIEWER) window.GOVQA_VIEWER.init({ t, requestJSON });
     applyLang();
     $("search-form").addEventListener("submit", (event) => {
       event.preventDefault();

@@ -363,10 +363,13 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         page_lexical = _page_lexical(pages, records, chunks, TokenCache(index_dir / "cache" / "tokens.sqlite"))
         if previous is not None and previous.page_lexical is None:
             event("index upgraded: page-level BM25 added (nothing re-embedded)")
+        boxes = _chunk_boxes(chunks, records, pages, settings, index_dir, event, progress)
+        if previous is not None and not previous.has_boxes:
+            event("index upgraded: passage positions on their pages recorded (nothing was re-embedded)")
         manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
                                  chunks=len(chunks), chunk_policy=asdict(policy))
         gen = write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical,
-                               page_lexical)
+                               page_lexical, boxes)
 
     report.documents = len(records)
     report.pages = sum(r.pages for r in records.values())
@@ -376,6 +379,19 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
     report.generation = gen.name
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _chunk_boxes(chunks: list[Chunk], records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings,
+                 index_dir: Path, event: EventFn, progress: ProgressFn) -> list[list[list[float]]]:
+    from .pageboxes import GlyphCache, chunk_boxes
+
+    progress("locating passages", 0, 1)
+    cache = GlyphCache(index_dir / "cache" / "glyphs.sqlite")
+    try:
+        return chunk_boxes(chunks, records, pages, cache, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event)
+    finally:
+        cache.close()
+        progress("locating passages", 1, 1)
 
 
 def _hash_files(files: list[Path]) -> dict[Path, str | OSError]:

@@ -59,6 +59,8 @@ class Hit:
     end: int = 0
     dense_score: float | None = None
     lexical_score: float | None = None
+    # The passage's line rectangles on its page, page-relative [x0, y0, x1, y1] (0..1, origin top-left).
+    boxes: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -247,7 +247,7 @@ def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, m
         record = reader.documents[chunk.doc_id]
         hits.append(Hit(rank=len(hits) + 1, score=round(cand.fused, 4), doc_id=chunk.doc_id, title=record.title,
                         page=chunk.page, text=chunk.text, source=record.path, url=page_url(record, chunk.page),
-                        lang=chunk.lang, start=chunk.start, end=chunk.end,
+                        lang=chunk.lang, start=chunk.start, end=chunk.end, boxes=chunk.boxes,
                         dense_score=None if cand.dense is None else round(cosines[cand.row], 4),
                         lexical_score=None if cand.lexical is None else round(cand.lexical, 4)))
         if len(hits) == k:

@@ -123,7 +123,8 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, list[Page]],
-                     chunks: list[Chunk], vectors: np.ndarray, lexical: LexicalIndex, page_lexical=None) -> Path:
+                     chunks: list[Chunk], vectors: np.ndarray, lexical: LexicalIndex, page_lexical=None,
+                     boxes: list[list[list[float]]] | None = None) -> Path:
     """Write a complete new generation and make it current. Call under build_lock."""
     import faiss
 
@@ -132,6 +133,8 @@ def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, 
     try:
         faiss.write_index(vector_index(vectors, manifest.dim), str(tmp / "vectors.faiss"))
         _write_sqlite(tmp / "store.sqlite", manifest, pages, chunks)
+        if boxes is not None:
+            _write_boxes(tmp / "store.sqlite", boxes)
         lexical.save(tmp / "lexical")
         if page_lexical is not None:
             page_lexical.save(tmp / pagelex.FOLDER)
@@ -175,6 +178,15 @@ def _write_sqlite(path: Path, manifest: IndexManifest, pages: dict[str, list[Pag
                        [(doc_id, p.page, p.text, int(p.ocr)) for doc_id, doc_pages in pages.items() for p in doc_pages])
         db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [(i, c.doc_id, c.page, c.start, c.end, c.text, c.heading, c.lang) for i, c in enumerate(chunks)])
+    db.close()
+
+
+def _write_boxes(path: Path, boxes: list[list[list[float]]]) -> None:
+    """A table of its own, so an index written before it existed still reads (its hits have no boxes)."""
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("CREATE TABLE chunk_boxes (id INTEGER PRIMARY KEY, boxes TEXT)")
+        db.executemany("INSERT INTO chunk_boxes VALUES (?, ?)", [(i, json.dumps(b)) for i, b in enumerate(boxes)])
     db.close()
 
 
@@ -293,6 +305,7 @@ class StoredChunk:
     text: str
     heading: str
     lang: str
+    boxes: list[list[float]] = field(default_factory=list)
 
 
 class IndexReader:
@@ -322,6 +335,8 @@ class IndexReader:
         self._row_docs: np.ndarray | None = None  # document number of each row, read on the first filtered search
         self._filters: dict[frozenset[str], RowFilter] = {}
         self._filters_lock = threading.Lock()
+        self.has_boxes = self._db().execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_boxes'").fetchone() is not None
 
     @classmethod
     def open(cls, index_dir: Path) -> "IndexReader":
@@ -348,6 +363,11 @@ class IndexReader:
         if not rows:
             return {}
         marks = ",".join("?" * len(rows))
+        if self.has_boxes:
+            cursor = self._db().execute(
+                f'SELECT c.id, doc_id, page, start, "end", text, heading, lang, b.boxes FROM chunks c '
+                f'LEFT JOIN chunk_boxes b ON b.id = c.id WHERE c.id IN ({marks})', [int(r) for r in rows])
+            return {row[0]: StoredChunk(*row[:8], boxes=json.loads(row[8] or "[]")) for row in cursor}
         cursor = self._db().execute(
             f'SELECT id, doc_id, page, start, "end", text, heading, lang FROM chunks WHERE id IN ({marks})',
             [int(r) for r in rows])
