@@ -135,6 +135,7 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="Must match the index's embedder."),
     collections: Optional[str] = CollectionsOpt,
+    png: Optional[Path] = typer.Option(None, "--png", help="Write a picture of each passage on its page, and hits.md, into this folder."),
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """Ranked passages with page citations."""
@@ -142,6 +143,13 @@ def search(
 
     engine = Engine.open(_settings(index_dir, embedder=embedder))
     hits = engine.search(query, k=k, collections=_names(collections))
+    if png is not None:
+        from .passageimage import write_search_pictures
+
+        try:
+            err.print(f"pictures: {write_search_pictures(engine, query, hits, png)}", highlight=False)
+        except OSError as exc:
+            _fail(f"--png {png}: cannot write the pictures ({exc.strerror or exc})")
     if as_json:
         out.print_json(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
         return
@@ -280,7 +288,8 @@ def serve(
 def support(
     article: Path = typer.Argument(..., help="The article: .txt, .md or .html."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Also write a Markdown report to this file."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write a Markdown report, with a picture of each "
+                                          "quoted passage on its page: a folder (report.md + images/) or a .md file."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Map footnotes to the sources of this manifest "
                                             "(default: corpus/sources.toml, only for the article it describes)."),
     fetch_missing: bool = typer.Option(False, "--fetch-missing", help="Download the URLs of references that match "
@@ -292,13 +301,14 @@ def support(
     """For each claim of an article: supported, weak, contradicted or unsupported, with the deciding passages."""
     from .claims import read_article
     from .engine import Engine
+    from .passageimage import write_support_report
     from .support import SupportChecker, load_footnote_sources, manifest_for, summary_line
-    from .supportreport import report_markdown
 
     settings = _settings(index_dir)
     parsed = read_article(article)
     by_footnote = load_footnote_sources(manifest) if manifest is not None else manifest_for(parsed, settings.manifest)
-    checker = SupportChecker(Engine.open(settings), by_footnote)
+    engine = Engine.open(settings)
+    checker = SupportChecker(engine, by_footnote)
     references = checker.match(parsed)
     if fetch_missing:
         _fetch_references(references, dest, lock or Path("corpus/sources.lock"))
@@ -308,10 +318,10 @@ def support(
                   highlight=False, soft_wrap=True)
     if report is not None:
         try:
-            report.write_text(report_markdown(results, article.name, references=references), encoding="utf-8")
+            written = write_support_report(engine, results, article.name, report, references)
         except OSError as exc:
-            _fail(f"{report}: cannot write the report ({exc.strerror or exc})")
-        err.print(f"report: {report}", highlight=False)
+            _fail(f"--report {report}: cannot write the report ({exc.strerror or exc})")
+        err.print(f"report: {written}", highlight=False)
     if as_json:
         out.print_json(json.dumps({"claims": [r.to_dict() for r in results], "summary": summary_line(results),
                                    "references": [m.to_dict() for m in references]}, ensure_ascii=False))
