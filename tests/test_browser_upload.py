@@ -115,6 +115,8 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
     cite = page.locator("#answer-text a.cite").first
     expect(cite).to_be_visible()
     cite.click()
+    expect(page.locator("#viewer")).to_be_visible()  # the cited page opens in the viewer; Esc goes back to the card
+    page.keyboard.press("Escape")
     expect(page.locator(".card.is-cited")).to_have_attribute("data-doc-id", "quokka-kiosk-budget")
     with page.expect_popup() as popup:
         card.first.locator("a.open-pdf").click()
