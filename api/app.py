@@ -216,10 +216,10 @@ def _add_routes(app: FastAPI) -> None:
         """The original file as indexed; add #page=N to open a PDF at a page."""
         return file_response(request.app.state.files.open(engine, doc_id))
 
-    @app.api_route("/documents/{doc_id}/pages/{page}/image", methods=["GET", "HEAD"], response_class=Response,
-                   tags=["documents"], responses={
-                       200: {"description": "The page as PNG (JPEG for scanned pages).",
-                             "content": {"image/png": {}, "image/jpeg": {}}}, 409: {"model": ErrorOut}, **ERRORS})
+    @app.head("/documents/{doc_id}/pages/{page}/image", include_in_schema=False)
+    @app.get("/documents/{doc_id}/pages/{page}/image", response_class=Response, tags=["documents"], responses={
+        200: {"description": "The page as PNG (JPEG for scanned pages).",
+              "content": {"image/png": {}, "image/jpeg": {}}}, 409: {"model": ErrorOut}, **ERRORS})
     def page_image(doc_id: str, page: int, request: Request, engine: EngineDep,
                    width: Annotated[int, Query(ge=MIN_WIDTH, le=MAX_WIDTH, description="Pixels wide.")] = 800):
         """One page of a PDF rendered as an image `width` pixels wide (cached on the server)."""

@@ -16,7 +16,7 @@ def linked_pictures(markdown: Path) -> list[Path]:
 
 def test_search_png_writes_a_marked_crop_per_pdf_hit(viewer_index, tmp_path, monkeypatch, capsys):
     folder = tmp_path / "pictures"
-    code, _, err = run_cli(monkeypatch, capsys, "search", "mooring fee per year", "-k", "3", "--png", str(folder),
+    code, _, err = run_cli(monkeypatch, capsys, "search", "mooring fee per year", "-k", "5", "--png", str(folder),
                            "--index-dir", str(viewer_index))
     assert code == 0 and "hits.md" in err
     pictures = linked_pictures(folder / "hits.md")
