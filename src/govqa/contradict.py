@@ -51,6 +51,10 @@ _STANCES: dict[str, tuple[str, str]] = {
     "inclusion": (
         r"含まれる|含まれます|含む|\bincludes?\b|\bincluded\b",
         r"含まれない|含まれません|含まず|含めない|\bnot included\b|\b(?:does|do) not include\b|\bexcludes?\b"),
+    "implication": (
+        r"ことになる|ことになります|を意味する|\bmeans?\b|\bimplies\b",
+        r"ことにはならない|ことにはなりません|ことにならない|ことになりません|を意味しない|を意味するものではない|"
+        r"\b(?:does|do) not (?:mean|imply)\b|\bdoesn't mean\b"),
     "appropriate": (
         r"適切である|適切です|適当である|\bappropriate\b",
         r"適切では(?:な|ありません)|適切でな|不適切|適当でな|\bnot appropriate\b|\binappropriate\b"),
@@ -83,6 +87,13 @@ _NAMES: dict[str, dict[str, str]] = {
         "Portugal": r"ポルトガル|Portugal", "France": r"フランス|France", "Germany": r"ドイツ|Germany",
         "US": r"米国(?!薬局方|食品)|アメリカ|United States(?! Pharmacopeia)", "China": r"中国|China",
         "India": r"インド|India", "Japan": r"日本(?!薬局方|語)|\bJapan\b",
+    },
+    # Japanese only: across languages "change registration" met 軽微変更届 in sentences about something else.
+    "procedure": {
+        "new registration": r"新規(?:の)?(?:MF)?登録",
+        "change registration": r"(?<!軽微)変更登録",
+        "minor change": r"軽微(?:な)?変更(?:の)?届",
+        "partial change": r"一部変更承認",
     },
 }
 _NAME_RE = {kind: [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in names.items()]
@@ -158,8 +169,8 @@ def compare(claim: str, passages: list[str], relevance: Callable[[str, list[str]
     ranked: list[tuple[float, int, str]] = []
     for index, text in enumerate(passages):
         if topical[index]:
-            parts = [s for s in sentences(text) if not _QUESTION.search(s)]
-            ranked += [(score, index, part) for score, part in zip(relevance(topic, parts) if parts else [], parts)]
+            asked, said = _answers(sentences(text))
+            ranked += [(score, index, part) for score, part in zip(relevance(topic, asked) if asked else [], said)]
     ranked.sort(key=lambda item: -item[0])
     best = ranked[0][0] if ranked else 0.0
     close = [(index, part, facts(part)) for score, index, part in ranked if score >= max(ALIGNED * best, 1e-9)]
@@ -183,11 +194,25 @@ def compare(claim: str, passages: list[str], relevance: Callable[[str, list[str]
     return Comparison(conflicts, unbacked)
 
 
-ALIGNED = 0.6  # sentences within this share of the best one's relevance are "about the claim"
+ALIGNED = 0.5  # sentences within this share of the best one's relevance are "about the claim"
 
 
 def _backs(fact: Fact, found: list[Fact]) -> bool:
     return any(f.key == fact.key and states(f.key, fact.value, f.value) for f in found)
+
+
+def _answers(parts: list[str]) -> tuple[list[str], list[str]]:
+    """(text to align on, text that asserts) per sentence. A question asserts nothing; the answer after it
+    is aligned together with it (「…軽微変更届出でよいか。」「軽微変更届出で差し支えない。」)."""
+    asked, said, question = [], [], ""
+    for part in parts:
+        if _QUESTION.search(part):
+            question = part
+            continue
+        asked.append(f"{question} {part}" if question else part)
+        said.append(part)
+        question = ""
+    return asked, said
 
 
 def _mask(text: str, found: list[Fact]) -> str:
