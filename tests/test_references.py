@@ -174,3 +174,33 @@ def test_fetch_missing_downloads_unmatched_references_with_the_type_checks_and_l
     again = fetch_missing(matches, tmp_path / "raw", lock)
     assert [r.status for r in again if r.source.footnotes[0] != 4] == ["cached", "cached", "cached"]
     assert not list((tmp_path / "raw").glob("*.part"))
+
+
+def test_the_bundled_manifest_applies_only_to_the_article_it_describes():
+    from govqa.claims import read_article
+    from govqa.support import manifest_for
+
+    manifest = REPO / "corpus" / "sources.toml"
+    seed = REPO.parent / "shared" / "seed" / "article.txt"
+    if not seed.is_file():
+        pytest.skip(f"seed article not present at {seed}")
+    assert 10 in manifest_for(read_article(seed), manifest)  # the article the manifest describes
+    assert manifest_for(parse_article("MF登録申請は無料である[10]。"), manifest) == {}
+    assert manifest_for(parse_article("MF登録申請は無料である[10]。"), None) == {}
+
+
+def test_support_fetch_missing_on_the_command_line(site, sample_index, tmp_path, monkeypatch, capsys):
+    import sys
+
+    from govqa import cli
+
+    article = tmp_path / "a.md"
+    article.write_text(f"MF登録申請は、無料で行っています[^1]。\n\n[^1]: 報告書 {site}/report.pdf\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["govqa", "support", str(article), "--fetch-missing", "--dest", str(tmp_path / "raw"),
+                                      "--lock", str(tmp_path / "sources.lock"), "--index-dir", str(sample_index)])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 0
+    assert "1 of 1 missing references fetched" in err and f"govqa index {tmp_path / 'raw'}" in err
+    assert (tmp_path / "raw" / "report.pdf").read_bytes().startswith(b"%PDF-")

@@ -118,10 +118,12 @@ def create_mcp_server(engine_of: EngineFn, access_of: AccessFn | None = None,
 
 def _support(engine: Engine, text: str, file_url: Callable[[str], str] | None) -> list[dict]:
     from .claims import parse_article
-    from .support import SupportChecker, load_footnote_sources
+    from .support import SupportChecker, manifest_for
 
-    checker = SupportChecker(engine, load_footnote_sources(engine.settings.manifest))
-    claims = [result.to_dict() for result in checker.check_article(parse_article(text))]
+    article = parse_article(text)
+    # The text's own reference list decides what its footnotes cite; the bundled manifest only for its article.
+    checker = SupportChecker(engine, manifest_for(article, engine.settings.manifest))
+    claims = [result.to_dict() for result in checker.check_article(article)]
     for claim in claims:
         claim["passages"] = [_public(engine, passage, file_url) for passage in claim["passages"]]
     return claims
