@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 MAX_REFERENCES = 2000  # entries kept from one list; a longer one is cut, and the report says so
@@ -207,6 +207,32 @@ def _file_key(name: str) -> str:
 
 
 TITLE_SIMILARITY = 0.8  # below, a title only resembles (「…(その2)」 against 「…(その3)」 is 0.97: exact parts count)
+
+
+def manifest_for(article, manifest: Path | None) -> dict:
+    """The manifest's footnotes, but only for the article it describes (its title opens the article)."""
+    from .sources import load_manifest, sources_by_footnote
+
+    if manifest is None or not Path(manifest).is_file():
+        return {}
+    sources = load_manifest(Path(manifest))
+    opening = _squash(article.body[:3000])
+    if any(_squash(s.title) in opening for s in sources if not s.footnotes and len(_squash(s.title)) >= 8):
+        return sources_by_footnote(sources)
+    return {}
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def load_footnote_sources(manifest: Path | None) -> dict:
+    """Footnote number -> Sources from the manifest; empty when there is no manifest file."""
+    from .sources import load_manifest, sources_by_footnote
+
+    if manifest is None or not Path(manifest).is_file():
+        return {}
+    return sources_by_footnote(load_manifest(Path(manifest)))
 
 
 def fetch_missing(matches: list[ReferenceMatch], dest, lock_path, client=None, on_result=None) -> list:

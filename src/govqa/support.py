@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from .lang import detect_lang
 from .models import Hit
 from .quantities import extract as extract_quantities
 from .quantities import states
-from .references import ReferenceMatch, match_references
+from .references import ReferenceMatch, load_footnote_sources, manifest_for, match_references  # noqa: F401 (re-exported)
 
 VERDICTS = ("supported", "weak", "contradicted", "unsupported")
 
@@ -294,29 +293,3 @@ def report_markdown(results: list[ClaimSupport], article_name: str, *args, **kwa
     from .supportreport import report_markdown as build
 
     return build(results, article_name, *args, **kwargs)
-
-
-def manifest_for(article: Article, manifest: Path | None) -> dict:
-    """The manifest's footnotes, but only for the article it describes (its title opens the article)."""
-    from .sources import load_manifest, sources_by_footnote
-
-    if manifest is None or not Path(manifest).is_file():
-        return {}
-    sources = load_manifest(Path(manifest))
-    opening = _squash(article.body[:3000])
-    if any(_squash(s.title) in opening for s in sources if not s.footnotes and len(_squash(s.title)) >= 8):
-        return sources_by_footnote(sources)
-    return {}
-
-
-def _squash(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
-
-
-def load_footnote_sources(manifest: Path | None) -> dict:
-    """Footnote number -> Sources from the manifest; empty when there is no manifest file."""
-    from .sources import load_manifest, sources_by_footnote
-
-    if manifest is None or not Path(manifest).is_file():
-        return {}
-    return sources_by_footnote(load_manifest(Path(manifest)))
