@@ -41,7 +41,7 @@ def add_access_control(app: FastAPI, api_key: str | None, cors_origins: str | No
     app.add_middleware(ApiKeyGate, key=api_key, tokens=tokens)
     origins = [o.strip() for o in (cors_origins or "").split(",") if o.strip()]
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
 
 

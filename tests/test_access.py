@@ -70,8 +70,9 @@ def client(url: str, token: str | None) -> httpx.Client:
 WRONG_COLLECTION = [
     ("GET", f"/documents/{SECRET_DOC}/pages/1", None),
     ("GET", f"/documents/{SECRET_DOC}/file", None),
-    ("GET", f"/documents/{SECRET_DOC}/pages/1/image", None),
     ("DELETE", f"/documents/{SECRET_DOC}", None),
+    ("PUT", f"/documents/{SECRET_DOC}", None),
+    ("GET", f"/documents/{SECRET_DOC}/pages/1/image?width=200", None),
     ("GET", "/documents?collection=zaisei", None),
     ("POST", "/search", {"query": "Zebra reserve fund", "collections": ["zaisei"]}),
     ("POST", "/ask", {"query": "Zebra reserve fund", "collections": ["zaisei"], "llm": "none"}),
@@ -92,6 +93,18 @@ def test_another_collections_document_answers_like_one_that_does_not_exist(serve
     with client(server, tokens["reader_zaisei"]) as http:  # the right token sees it (deletion aside: a reader)
         if method == "GET" and "/image" not in path:
             assert http.request(method, path).status_code == 200
+
+
+def test_every_route_about_a_document_is_in_the_wrong_collection_list(index_dir):
+    """A route added later (page images, say) must be added to WRONG_COLLECTION above, so it is tested too."""
+    from api.app import create_app
+
+    app = create_app(Settings(index_dir=index_dir))
+    routes = {(method, route.path) for route in app.routes if "{doc_id}" in getattr(route, "path", "")
+              for method in getattr(route, "methods", ()) if method != "HEAD"}
+    listed = {(method, path.split("?")[0].replace(SECRET_DOC, "{doc_id}").replace("/pages/1", "/pages/{page}"))
+              for method, path, _ in WRONG_COLLECTION}
+    assert routes <= listed, routes - listed
 
 
 def test_searches_lists_and_counts_leave_out_other_collections(server, tokens):
