@@ -220,3 +220,33 @@ def test_progress_streams_as_server_sent_events(server, tokens, tmp_path):
                 if line.startswith("event: "):
                     events.append(line[7:])
     assert events[-1] == "done" and set(events[:-1]) <= {"progress"}
+
+
+def test_two_uploads_at_once_are_queued_and_both_indexed(server, tokens, tmp_path):
+    with http_for(server, tokens["editor_zaisei"]) as http:
+        jobs = [upload(http, f"{name}.pdf", pdf_bytes(tmp_path, f"{name}.pdf", [text])).json() for name, text in (
+            ("numbat-rules", "Numbat grant rules: applications close on 30 June."),
+            ("bilby-rules", "Bilby grant rules: applications close on 31 July."))]
+        finished = [follow(http, job) for job in jobs]
+        assert [job["status"] for job in finished] == ["done", "done"]
+        for name, words in (("numbat-rules", "Numbat grant applications"), ("bilby-rules", "Bilby grant applications")):
+            assert http.post("/search", json={"query": words, "k": 1}).json()["hits"][0]["doc_id"] == name
+
+
+def test_questions_are_logged_only_when_the_setting_is_on(index_dir, tokens, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    for on in (False, True):
+        log = tmp_path / f"audit-{on}.jsonl"
+        with TestClient(create_app(Settings(index_dir=index_dir, audit_log=log, log_questions=on))) as http:
+            answer = http.post("/search", json={"query": "leave requests"},
+                               headers={"Authorization": f"Bearer {tokens['editor_zenchou']}"})
+            assert answer.status_code == 200
+        lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+        asked = [e for e in lines if e["event"] == "question.search"]
+        if on:
+            assert asked[0]["text"] == "leave requests" and asked[0]["who"].startswith("token:")
+        else:
+            assert asked == []
