@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .sourcepath import without_paths
 from .store import write_atomic
 
 FOLDER = "jobs"
@@ -112,6 +113,7 @@ class JobQueue:
                 progress("done", status="done", finished=time.time())
             except Exception as exc:  # the job's own failure, reported to whoever follows it
                 message = str(exc) if getattr(exc, "http_status", None) else f"{type(exc).__name__}: {exc}"
+                message = without_paths(message)  # GET /jobs/{id} shows it: an upload's file is under the index folder
                 progress("failed", status="failed", message=message, finished=time.time())
 
     def _save(self, job: Job) -> None:
