@@ -39,9 +39,10 @@ def test_stdio_lists_tools_and_finds_the_sample_page(sample_index):
             names, found = await _tools_and_search(client, FEE_QUESTION)
             tools = {t.name: t for t in (await client.list_tools()).tools}
             page = await client.read_resource("govqa://documents/000160131/pages/3")
-            return names, found, tools, page
+            image = await client.read_resource("govqa://documents/000160131/pages/3/image")
+            return names, found, tools, page, image
 
-    names, found, tools, page = run(session())
+    names, found, tools, page, image = run(session())
     assert {"search", "ask", "support", "list_documents"} <= set(names)
     # Descriptions speak both languages: an assistant shows them to Japanese and English users.
     for name in ("search", "ask", "support", "list_documents"):
@@ -53,6 +54,14 @@ def test_stdio_lists_tools_and_finds_the_sample_page(sample_index):
     assert {"doc_id", "title", "page", "text", "url", "lang"} <= hit.keys()
     assert hit["url"].endswith(f"#page={hit['page']}")
     assert "費用" in page.contents[0].text
+    # The scanned page as the picture it is, to check the OCR'd citation by eye.
+    import base64
+
+    import pymupdf
+
+    png = base64.b64decode(image.contents[0].blob)
+    assert png.startswith(b"\x89PNG") and image.contents[0].mime_type == "image/png"
+    assert pymupdf.Pixmap(png).width == 800
 
 
 def test_stdio_ask_cites_only_its_passages_and_bad_arguments_are_tool_errors(sample_index):

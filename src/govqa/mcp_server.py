@@ -113,6 +113,19 @@ def create_mcp_server(engine_of: EngineFn, access_of: AccessFn | None = None,
         except (NotFound, ToolError):  # one answer for "no such page" and "not yours"
             raise ResourceNotFoundError(f"no page {page} of a document {doc_id!r}") from None
 
+    @server.resource("govqa://documents/{doc_id}/pages/{page}/image", name="page-image", mime_type="image/png",
+                     title="Page image / ページの画像")
+    async def page_image(doc_id: str, page: str, ctx: Context) -> bytes:
+        """One page of a PDF as a PNG (800 px wide), to check a citation by eye, scans included.
+        PDF の1ページを画像（PNG、幅 800 px）で返します。スキャンした文書も確認できます。"""
+        engine = engine_of()
+        try:
+            if not page.isdigit():
+                raise NotFound(page)
+            return await call(ctx, lambda: render_page_png(engine, doc_id, int(page)))
+        except (NotFound, ToolError):
+            raise ResourceNotFoundError(f"no page image {page} of a document {doc_id!r}") from None
+
     return server
 
 
@@ -147,3 +160,25 @@ def _public(engine: Engine, data: dict[str, Any], file_url: Callable[[str], str]
         base = file_url(data["doc_id"])
         data["url"] = f"{base}#page={data['page']}" if record.kind == "pdf" else base
     return data
+
+
+IMAGE_WIDTH = 800  # px: a page's small print stays legible, a few hundred KB at most
+
+
+def render_page_png(engine: Engine, doc_id: str, page: int, width: int = IMAGE_WIDTH) -> bytes:
+    """A page of an indexed PDF as PNG, from the file as it was indexed (a changed file is refused)."""
+    import hashlib
+
+    import pymupdf
+
+    record = engine.document(doc_id)  # the caller's Access: another collection's document is "no document"
+    if record.kind != "pdf" or not 1 <= page <= record.pages:
+        raise NotFound(f"document {doc_id!r} has no page image {page}")
+    path = engine.file_path(doc_id)
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        raise NotFound(f"the file of {doc_id!r} has changed since it was indexed; re-run govqa index")
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        pdf_page = doc.load_page(page - 1)
+        scale = width / pdf_page.rect.width
+        return pdf_page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False).tobytes("png")
