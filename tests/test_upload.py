@@ -240,7 +240,8 @@ def test_questions_are_logged_only_when_the_setting_is_on(index_dir, tokens, tmp
 
     for on in (False, True):
         log = tmp_path / f"audit-{on}.jsonl"
-        with TestClient(create_app(Settings(index_dir=index_dir, audit_log=log, log_questions=on))) as http:
+        with TestClient(create_app(Settings(index_dir=index_dir, audit_log=log, log_questions=on)),
+                        base_url="http://localhost") as http:
             answer = http.post("/search", json={"query": "leave requests"},
                                headers={"Authorization": f"Bearer {tokens['editor_zenchou']}"})
             assert answer.status_code == 200
