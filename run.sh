@@ -59,6 +59,9 @@ fi
 . .venv/bin/activate
 say "installing govqa into .venv (the first time takes a few minutes)"
 python -m pip install -q --disable-pip-version-check torch==2.13.0
+# llama-cpp-python (the test extra: real local models) builds from source; llama.cpp's default
+# native build crashed at the first token on some CPUs, these flags run on any x86-64 with AVX2.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 # 3. The documents.

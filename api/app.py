@@ -5,6 +5,7 @@ Run it with `govqa serve`, or `uvicorn --factory api.app:app_factory` (settings 
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -161,8 +162,11 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.post("/ask", response_model=AskResponse, responses=ERRORS, tags=["questions"])
     def ask(body: AskRequest, request: Request, engine: EngineDep):
-        """The passages plus a summary whose every [n] names one of `citations`."""
+        """The passages plus a summary whose every [n] names one of `citations`; with `stream`, as server-sent events."""
         _log_question(request, "ask", body.query, body.collections)
+        if body.stream:
+            return _event_stream(engine, request, engine.ask_stream(body.query, k=body.k, llm=body.llm,
+                                                                    collections=body.collections))
         answer = engine.ask(body.query, k=body.k, llm=body.llm, collections=body.collections)
         return AskResponse(**{**answer.to_dict(), "hits": _hits_out(engine, request, answer.query, answer.hits)})
 
@@ -267,6 +271,26 @@ def _image_route(request: Request, record: DocRecord, page: int) -> str | None:
 
 def _at_page(url: str, record: DocRecord, page: int) -> str:
     return f"{url}#page={page}" if record.kind == "pdf" else url
+
+
+def _event_stream(engine: Engine, request: Request, events) -> StreamingResponse:
+    """Server-sent events of an answer; hits as /ask gives them. Bad input was refused before the first."""
+    caller = request_access(request)  # the stream runs after this handler returns, in other threads
+
+    def frames():
+        iterator = iter(events)
+        while True:
+            with acting_as(caller):  # per step: each step may run in another thread and context
+                event = next(iterator, None)
+                if event is None:
+                    return
+                data, hits = event.data, event.hits or (event.answer.hits if event.answer else None)
+                if hits is not None:
+                    data = {**data, "hits": [h.model_dump() for h in _hits_out(engine, request, data["query"], hits)]}
+            yield f"event: {event.event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    return StreamingResponse(frames(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> list[HitOut]:

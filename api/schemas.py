@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 from govqa.engine import MAX_QUERY_CHARS
@@ -43,7 +43,9 @@ class AskRequest(_Request):
     query: Query
     k: StrictInt = Field(8, ge=1, le=100, description="How many passages to answer from (1..100).")
     llm: StrictStr | None = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
-                                  description="Summarizer backend: extractive, openai or none (default: the server's).")
+                                  description="Summarizer backend: extractive, openai, llamacpp or none (default: the server's).")
+    stream: StrictBool = Field(False, description="Answer as server-sent events (text/event-stream): `hits`, then "
+                               "`delta` (each checked sentence as it is written), then `answer` (the whole answer).")
     collections: Collections = None
 
 

@@ -439,3 +439,66 @@ def test_cli_ask_with_an_unknown_backend_is_one_line(sample_index):
                           "--index-dir", str(sample_index)], capture_output=True, text=True)
     assert run.returncode != 0 and "unknown LLM backend 'nope'" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+# --- max_tokens, the context budget, nothing left ------------------------------------------
+
+LONG = [hit(n, (FEE + CARETAKER) * 8, page=n) for n in range(1, 9)]
+
+
+def too_long(context: int, prompt: int) -> dict:
+    """The 400 that vLLM and llama-cpp-python's server send for a prompt over their context."""
+    return {"status": 400, "json": {"error": {
+        "message": f"This model's maximum context length is {context} tokens. However, you requested "
+                   f"{prompt + 512} tokens ({prompt} in the messages, 512 in the completion). "
+                   "Please reduce the length of the messages or completion.", "type": "invalid_request_error"}}}
+
+
+def sent_passages(request: dict) -> list[int]:
+    user = request["json"]["messages"][1]["content"]
+    return [p["n"] for p in json.loads(user.removeprefix("<passages>\n").removesuffix("\n</passages>"))["passages"]]
+
+
+def test_every_request_caps_the_answer_with_max_tokens(llm_server, embedder, tokenize):
+    llm_server.script(completion("MF登録申請は無料です[1]。"), {"sse": ["MF登録申請は無料です[1]。"]})
+    ask(openai_backend(llm_server.url), embedder, tokenize)
+    ask(openai_backend(llm_server.url, llm_max_tokens=200), embedder, tokenize, stream=True)
+    assert [r["json"]["max_tokens"] for r in llm_server.requests] == [512, 200]
+
+
+def test_a_too_long_prompt_is_sent_again_with_the_passages_that_fit(llm_server, embedder, tokenize):
+    backend = openai_backend(llm_server.url)
+    llm_server.script(too_long(4096, 9000), completion("MF登録申請は、無料で行っています[1]。"))
+    answer = ask(backend, embedder, tokenize, passages=LONG)
+
+    first, second = llm_server.requests
+    assert sent_passages(first) == list(range(1, 9))
+    assert 1 <= len(sent_passages(second)) < 8 and sent_passages(second) == list(range(1, len(sent_passages(second)) + 1))
+    assert backend.context == 4096 and answer.message is None
+    assert answer.answer == "MF登録申請は、無料で行っています[1]。"
+    assert_citations_valid(answer)
+
+    llm_server.script({"sse": ["MF登録申請は、無料で行っています[1]。"]})  # learnt: fitted from the start
+    ask(backend, embedder, tokenize, passages=LONG, stream=True)
+    assert len(llm_server.requests) == 3 and sent_passages(llm_server.requests[2]) == sent_passages(second)
+
+
+def test_a_configured_context_fits_the_passages_before_the_first_request(llm_server, embedder, tokenize):
+    llm_server.script(completion("MF登録申請は、無料で行っています[1]。"))
+    ask(openai_backend(llm_server.url, llm_context=2048), embedder, tokenize, passages=LONG)
+    assert len(llm_server.requests) == 1 and 1 <= len(sent_passages(llm_server.requests[0])) < 8
+
+
+def test_a_context_too_small_even_for_one_passage_is_one_clear_line(llm_server, embedder, tokenize):
+    llm_server.script(too_long(600, 9000), too_long(600, 3000), too_long(600, 1000))
+    answer = ask(openai_backend(llm_server.url), embedder, tokenize, passages=LONG)
+    assert answer.hits == LONG and not answer.answer and "\n" not in answer.message
+    assert "GOVQA_LLM_CONTEXT" in answer.message or "GOVQA_LLM_MAX_TOKENS" in answer.message
+
+
+def test_a_draft_with_no_sentence_left_is_an_abstention_with_its_reason(llm_server, embedder, tokenize):
+    llm_server.script(completion("The weather is sunny. Registration costs 100,000 yen [7]. Fees apply [2]."))
+    answer = ask(openai_backend(llm_server.url), embedder, tokenize, query="Is there a fee for MF registration?")
+    assert answer.abstained and answer.answer == "" and answer.citations == []
+    assert "No sentence of the drafted answer was supported" in answer.message
+    assert len(answer.dropped_sentences) == 3

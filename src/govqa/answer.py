@@ -67,6 +67,7 @@ class AskEvent:
     event: str
     data: dict
     answer: Answer | None = None  # on the final event
+    hits: list[Hit] | None = None  # on the first event
 
     def to_sse(self) -> str:
         """The event as one server-sent-events frame."""
@@ -84,7 +85,7 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
     def final(answer: Answer) -> AskEvent:
         return AskEvent("answer", answer.to_dict(), answer)
 
-    yield AskEvent("hits", {"query": query, "llm": name, "hits": [h.to_dict() for h in hits]})
+    yield AskEvent("hits", {"query": query, "llm": name, "hits": [h.to_dict() for h in hits]}, hits=hits)
     if off_corpus(lang, hits, policy):
         yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
                            message=ABSTAIN_MESSAGE[lang]))
@@ -109,6 +110,8 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
                 yield from check_new(draft[: complete_prefix(draft)])
     except LLMUnavailable as exc:
         failure = str(exc)  # keep the sentences already checked (and streamed), say why it stopped
+        draft += getattr(exc, "partial", "")  # what a backend stopped by its time limit had written
+        yield from check_new(draft[: complete_prefix(draft)])
     else:
         yield from check_new(draft)
     result = checker.result(checked)
@@ -118,7 +121,7 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
     if failure is None and not result.answer and NO_ANSWER in draft:
         answer.abstained, answer.message = True, ABSTAIN_MESSAGE[lang]
     elif failure is None and not result.answer and draft.strip():
-        answer.message = NOTHING_SUPPORTED[lang]
+        answer.abstained, answer.message = True, NOTHING_SUPPORTED[lang]  # nothing checked: say so, claim nothing
     yield final(answer)
 
 

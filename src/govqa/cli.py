@@ -166,7 +166,7 @@ def search(
 def ask(
     question: str = typer.Argument(..., help="The question, in Japanese or English."),
     k: int = typer.Option(8, "-k", "--k", min=1, max=100, help="How many passages to answer from."),
-    llm: Optional[str] = typer.Option(None, "--llm", help="extractive (default, offline), openai, none, or an installed plugin (env GOVQA_LLM)."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="extractive (default, offline), openai, llamacpp (a local GGUF model), none, or an installed plugin (env GOVQA_LLM)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape); with --stream, one JSON event per line."),
     stream: bool = typer.Option(False, "--stream", help="Print the answer sentence by sentence as each is checked."),
     embedder: Optional[str] = typer.Option(None, "--embedder", help="Must match the index's embedder."),
@@ -244,6 +244,7 @@ def serve(
 
         parse_rate(settings.rate_limit)
     engine = Engine.open(settings)  # a missing or unreadable index fails here, before anything listens
+    engine.summarizer()  # so does a wrong GOVQA_LLM or a missing local model file
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say so; without it every

@@ -95,8 +95,9 @@ class Engine:
 
     def warm(self) -> None:
         """Load what the first questions would otherwise wait for (a server calls it at start): the
-        lexicon, and the pages of the memory-mapped index."""
+        lexicon, the default LLM backend, and the pages of the memory-mapped index."""
         self.reader.warm()
+        self.summarizer()  # a local model (llamacpp) loads here; a wrong GOVQA_LLM fails at start, not per question
         lexicon = self._lexicon()
         if lexicon is not None:
             lexicon.load()

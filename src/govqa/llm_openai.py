@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import httpx
 
 from .config import Settings
+from .promptfit import TEMPLATE_TOKENS, context_overflow, estimate_tokens, fit_passages
 from .summarize import NO_ANSWER, LLMUnavailable, SummaryRequest
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -74,8 +75,23 @@ def retry_after(response: httpx.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time()) if when else None
 
 
+class ContextOverflow(LLMUnavailable):
+    """HTTP 400 because the prompt and max_tokens do not fit the server's context."""
+
+    def __init__(self, message: str, context: int, prompt_tokens: int | None) -> None:
+        super().__init__(message)
+        self.context, self.prompt_tokens = context, prompt_tokens
+
+
 class OpenAISummarizer:
-    """Drafts an answer with an OpenAI-compatible server; retries 429/5xx with backoff."""
+    """Drafts an answer with an OpenAI-compatible server; retries 429/5xx with backoff.
+
+    Every request caps the answer at `max_tokens`. The passages are fitted to the server's
+    context: GOVQA_LLM_CONTEXT when set, else the context a server names in its "too many
+    tokens" 400, after which the request is sent again with fewer passages. Tokens are
+    estimated (the server's tokenizer is not here) and the estimate is corrected by the
+    server's own counts.
+    """
 
     name = "openai"
 
@@ -88,6 +104,9 @@ class OpenAISummarizer:
         self.max_wait = settings.llm_max_wait
         self.sleep = sleep
         self.timeout = settings.llm_timeout
+        self.max_tokens = settings.llm_max_tokens
+        self.context = settings.llm_context  # None until set or learnt from a server
+        self._scale = 1.0  # the server's tokens per estimated token, learnt from its counts
         self._client = httpx.Client(timeout=httpx.Timeout(settings.llm_timeout, connect=min(5.0, settings.llm_timeout)),
                                     transport=transport, trust_env=False)
 
@@ -101,11 +120,31 @@ class OpenAISummarizer:
     def body(self, request: SummaryRequest, stream: bool = False) -> dict:
         if not self.model:
             raise LLMUnavailable("the openai backend needs GOVQA_LLM_MODEL (the model name the server knows)")
-        return {"model": self.model, "messages": chat_messages(request), "temperature": 0, "stream": stream}
+        return {"model": self.model, "messages": chat_messages(request), "temperature": 0, "stream": stream,
+                "max_tokens": self.max_tokens}
+
+    def count_tokens(self, request: SummaryRequest) -> int:
+        return int(_estimate(request) * self._scale) + 1
+
+    def _fitted_send(self, url: str, request: SummaryRequest, stream: bool = False) -> httpx.Response:
+        """Send with the passages that fit the context; once a server says the context is smaller, fit and resend."""
+        for attempt in range(3):
+            sent = request if self.context is None else fit_passages(request, self.count_tokens,
+                                                                     self.context - self.max_tokens)
+            try:
+                return self._send(url, self.body(sent, stream=stream), stream=stream)
+            except ContextOverflow as exc:
+                if attempt == 2 or self.max_tokens >= exc.context:
+                    raise
+                if exc.prompt_tokens:  # the server's tokenizer counts differently: scale our estimate
+                    self._scale = max(self._scale, exc.prompt_tokens / _estimate(sent))
+                self._scale *= 1.05  # a margin: the next prompt has other text, counted a little off
+                self.context = exc.context if self.context is None else min(self.context, exc.context)
+        raise AssertionError("unreachable")
 
     def summarize(self, request: SummaryRequest) -> str:
         url = self.url
-        response = self._send(url, self.body(request))
+        response = self._fitted_send(url, request)
         try:
             content = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -118,7 +157,7 @@ class OpenAISummarizer:
     def stream(self, request: SummaryRequest) -> Iterator[str]:
         """Text deltas as the server sends them (server-sent events, `stream: true`)."""
         url = self.url
-        response = self._send(url, self.body(request, stream=True), stream=True)
+        response = self._fitted_send(url, request, stream=True)
         try:
             for line in response.iter_lines():
                 if not line.startswith("data:"):
@@ -161,8 +200,16 @@ class OpenAISummarizer:
                 wait = retry_after(response)
                 self.sleep(min(self.max_wait, wait if wait is not None else 0.5 * 2 ** attempt))
                 continue
+            overflow = context_overflow(response.text) if response.status_code == 400 else None
+            if overflow:
+                raise ContextOverflow(_status_message(url, response, attempt + 1) + " (set GOVQA_LLM_CONTEXT to "
+                                      "the server's context, or lower GOVQA_LLM_MAX_TOKENS)", *overflow)
             raise LLMUnavailable(_status_message(url, response, attempt + 1))
         raise AssertionError("unreachable")
+
+
+def _estimate(request: SummaryRequest) -> int:
+    return sum(estimate_tokens(m["content"]) + TEMPLATE_TOKENS for m in chat_messages(request))
 
 
 def _status_message(url: str, response: httpx.Response, attempts: int) -> str:

@@ -33,6 +33,7 @@ _BUILTINS = {
     "extractive": "govqa.extractive:ExtractiveSummarizer",
     "openai": "govqa.llm_openai:OpenAISummarizer",
     "none": "govqa.summarize:NoneSummarizer",
+    "llamacpp": "govqa.llm_llamacpp:LlamaCppSummarizer",
 }
 
 
@@ -47,6 +48,14 @@ class LLMUnavailable(GovqaError):
     """
 
     http_status = 502
+
+
+class AnswerCut(LLMUnavailable):
+    """The backend stopped mid-answer (its time limit); `partial` is the draft written until then."""
+
+    def __init__(self, message: str, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass
