@@ -37,6 +37,12 @@ class LocalModelError(LLMUnavailable):
     http_status = 503
 
 
+class NoModelConfigured(LocalModelError):
+    """No GOVQA_LLM_MODEL: a client asked for a backend this server does not offer."""
+
+    http_status = 422
+
+
 def machine_threads() -> int:
     """The cores this process may run on (a container's or taskset's limit, not the host's count)."""
     try:
@@ -104,7 +110,7 @@ class LlamaCppSummarizer:
 
     def __init__(self, settings: Settings) -> None:
         if not settings.llm_model:
-            raise LocalModelError("the llamacpp backend needs GOVQA_LLM_MODEL: the path of a .gguf model file")
+            raise NoModelConfigured("the llamacpp backend needs GOVQA_LLM_MODEL: the path of a .gguf model file")
         self.max_tokens = settings.llm_max_tokens
         self.time_limit = settings.llm_timeout
         context = settings.llm_context or DEFAULT_CONTEXT
