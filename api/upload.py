@@ -217,31 +217,31 @@ def _work(app: FastAPI, add: Path | None = None, collection: str | None = None, 
                                  embedder=engine.embedder)
         except BaseException:
             if add is not None:
-                _drop_if_unused(app, add.parent, engine)  # nothing of it was indexed
+                _drop_if_unused(app, add.parent, engine.reader.documents.values())  # nothing of it was indexed
             raise
         progress("reloading", generation=report.generation)
-        app.state.reloader.reload()
-        new: Engine = app.state.engine
+        app.state.reloader.reload()  # with --workers N this restarts the workers instead: read the generation itself
+        built = catalog.generation_documents(app.state.settings.index_dir / report.generation)
         if add is not None:
-            found = next((r for r in new.reader.documents.values() if r.file == str(add.resolve())), None)
+            found = next((r for r in built if r.file == str(add.resolve())), None)
             if found is None:
                 raise GovqaError(f"{add.name} was not indexed: the same bytes are already in {collection}")
             progress(doc_id=found.doc_id, pages=found.pages, ocr_pages=len(found.ocr_pages))
         if old is not None and old.file:
-            _drop_if_unused(app, Path(old.file).parent, new)
+            _drop_if_unused(app, Path(old.file).parent, built)
         audit.record(app.state.settings, f"job.{job.kind}.done", job.who, job=job.id, doc_id=job.doc_id,
                      collection=job.collection, generation=report.generation)
 
     return run
 
 
-def _drop_if_unused(app: FastAPI, folder: Path, engine: Engine) -> None:
+def _drop_if_unused(app: FastAPI, folder: Path, documents) -> None:
     """Delete an upload's folder unless a live document's file is in it (never a file indexed from elsewhere)."""
     uploads = (app.state.settings.index_dir / UPLOADS).resolve()
     folder = folder.resolve()
     if not folder.is_relative_to(uploads) or len(folder.relative_to(uploads).parts) != 2:
         return
-    if any(r.file and Path(r.file).parent == folder for r in engine.reader.documents.values()):
+    if any(r.file and Path(r.file).parent == folder for r in documents):
         return
     shutil.rmtree(folder, ignore_errors=True)
 

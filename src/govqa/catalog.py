@@ -72,6 +72,11 @@ def _manifest(index_dir: Path) -> IndexManifest | None:
     return IndexManifest.from_json(json.loads((gen / "manifest.json").read_text(encoding="utf-8")))
 
 
+def generation_documents(gen: Path) -> list:
+    """The document records of one generation (its manifest only: nothing else is opened)."""
+    return IndexManifest.from_json(json.loads((gen / "manifest.json").read_text(encoding="utf-8"))).documents
+
+
 def known(index_dir: Path, documents_collections: set[str]) -> set[str]:
     """Every collection name: the registered ones, those documents are in, and `default`."""
     return {DEFAULT_COLLECTION, *registered(index_dir), *documents_collections}
