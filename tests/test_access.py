@@ -210,3 +210,15 @@ def test_the_mcp_mount_answers_for_the_tokens_collections_only(server, tokens):
         assert SECRET_DOC in mcp_call(http, "search", {"query": SECRET_WORDS, "k": 1}).text
     with client(server, None) as http:
         assert mcp_call(http, "list_documents", {}).status_code == 401
+
+
+def test_an_articles_reference_matches_only_documents_the_caller_may_read(server, tokens):
+    article = {"text": f"The Zebra project briefing is held in May[1].\n\nReferences\n[1] Finance memo, {SECRET_DOC}.pdf\n"}
+    with client(server, tokens["reader_zenchou"]) as http:
+        answer = http.post("/support", json=article)
+        assert answer.status_code == 200
+        assert [r["doc_id"] for r in answer.json()["references"]] == [None]  # as if it were not indexed
+        assert f'"doc_id":"{SECRET_DOC}"' not in answer.text.replace(" ", "")
+        assert all(c["source_id"] is None for c in answer.json()["claims"][0]["cited"])
+    with client(server, tokens["reader_zaisei"]) as http:
+        assert [r["doc_id"] for r in http.post("/support", json=article).json()["references"]] == [SECRET_DOC]
