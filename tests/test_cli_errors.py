@@ -128,3 +128,13 @@ def test_eval_report_without_a_folder_goes_to_the_ignored_govqa_report(small_ind
     assert result.returncode == 0, result.stderr
     assert (small_index / "govqa-report" / "report.md").is_file()
     assert "govqa-report/" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_support_report_without_a_file_goes_to_the_ignored_govqa_report(small_index):
+    article = small_index / "article.txt"
+    article.write_text("原薬等登録原簿の登録申請に手数料は必要ない。\n", encoding="utf-8")
+
+    result = govqa("support", str(article), "--report", "--index-dir", str(small_index / "index"), cwd=small_index)
+
+    assert result.returncode == 0, result.stderr
+    assert "手数料" in (small_index / "govqa-report" / "support" / "report.md").read_text(encoding="utf-8")

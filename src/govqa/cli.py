@@ -290,7 +290,8 @@ def support(
     article: Path = typer.Argument(..., help="The article: .txt, .md or .html."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the contract's shape)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write a Markdown report, with a picture of each "
-                                          "quoted passage on its page: a folder (report.md + images/) or a .md file."),
+                                          "quoted passage on its page: a folder (report.md + images/) or a .md file "
+                                          "(--report alone: ./govqa-report/support/)."),
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="Map footnotes to the sources of this manifest "
                                             "(default: corpus/sources.toml, only for the article it describes)."),
     fetch_missing: bool = typer.Option(False, "--fetch-missing", help="Download the URLs of references that match "

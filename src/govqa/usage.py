@@ -26,15 +26,16 @@ def take_debug(argv: Sequence[str]) -> tuple[list[str], bool]:
 
 
 def default_report(argv: Sequence[str]) -> list[str]:
-    """`govqa eval Q.jsonl --report` with no folder named writes into ./govqa-report/."""
+    """`govqa eval Q.jsonl --report` with no folder named writes into ./govqa-report/ (support: ./govqa-report/support/)."""
     args = list(argv)
-    if not args or args[0] != "eval":
+    defaults = {"eval": REPORT_DIR, "support": f"{REPORT_DIR}/support"}
+    if not args or args[0] not in defaults:
         return args
     for position, word in enumerate(args):
         if word == "--":
             break
         if word == "--report" and (position + 1 == len(args) or args[position + 1].startswith("-")):
-            args.insert(position + 1, REPORT_DIR)
+            args.insert(position + 1, defaults[args[0]])
             break
     return args
 
