@@ -29,8 +29,8 @@ CI_MODE=0
 case "${CI:-}" in true|1|yes) CI_MODE=1 ;; esac
 say() { printf '\033[1m==> [%ds] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
-# 1. System packages, only those missing: OCR (Japanese), the browser and CJK fonts the tests use,
-#    LibreOffice for Word/Excel/PowerPoint files, and Python's venv module.
+# 1. System packages, only those missing: OCR (Japanese), the browser, CJK fonts and npm the tests
+#    use, LibreOffice for Word/Excel/PowerPoint files, and Python's venv module.
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
 missing=()
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
@@ -38,6 +38,7 @@ tesseract --list-langs 2>/dev/null | grep -qx jpn || missing+=(tesseract-ocr-jpn
 command -v chromium >/dev/null || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto.*cjk" || missing+=(fonts-noto-cjk)
 command -v soffice >/dev/null || missing+=(libreoffice-writer libreoffice-calc libreoffice-impress)
+command -v npm >/dev/null || missing+=(npm)
 { [ -n "$PYTHON" ] && "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; } || missing+=(python3 python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -63,6 +64,8 @@ python -m pip install -q --disable-pip-version-check torch==2.13.0
 # native build crashed at the first token on some CPUs, these flags run on any x86-64 with AVX2.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 python -m pip install -q --disable-pip-version-check -e '.[test]'
+# axe-core, which the browser tests inject to check the staff page (package.json; the lock pins it).
+if command -v npm >/dev/null && [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; fi
 
 # 3. The documents.
 if [ -n "$DOCS" ]; then
