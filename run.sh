@@ -34,9 +34,11 @@ say() { printf '\033[1m==> [%ds] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
 missing=()
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
-tesseract --list-langs 2>/dev/null | grep -qx jpn || missing+=(tesseract-ocr-jpn)
+# Captured first: `producer | grep -q` fails under pipefail when grep stops reading early (SIGPIPE).
+langs="$(tesseract --list-langs 2>/dev/null || true)"; fonts="$(fc-list 2>/dev/null || true)"
+grep -qx jpn <<<"$langs" || missing+=(tesseract-ocr-jpn)
 command -v chromium >/dev/null || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "noto.*cjk" || missing+=(fonts-noto-cjk)
+grep -qi "noto.*cjk" <<<"$fonts" || missing+=(fonts-noto-cjk)
 command -v soffice >/dev/null || missing+=(libreoffice-writer libreoffice-calc libreoffice-impress)
 command -v npm >/dev/null || missing+=(npm)
 { [ -n "$PYTHON" ] && "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; } || missing+=(python3 python3-venv)
