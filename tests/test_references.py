@@ -171,6 +171,8 @@ def test_fetch_missing_downloads_unmatched_references_with_the_type_checks_and_l
     assert by_n[4].status == "failed" and "not a PDF" in by_n[4].message
     pinned = json.loads(lock.read_text(encoding="utf-8"))["sources"]
     assert {entry["url"] for entry in pinned.values()} == {f"{site}/report.pdf", f"{site}/page", f"{site}/download?id=7"}
+    fetched = {p.stem: doc(p.stem, p.stem, str(p)) for p in (tmp_path / "raw").iterdir()}  # as `govqa index` names them
+    assert [m.doc_id is not None for m in match_references([m.reference for m in matches[:3]], fetched)] == [True] * 3
     again = fetch_missing(matches, tmp_path / "raw", lock)
     assert [r.status for r in again if r.source.footnotes[0] != 4] == ["cached", "cached", "cached"]
     assert not list((tmp_path / "raw").glob("*.part"))

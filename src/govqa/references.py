@@ -176,7 +176,8 @@ def _match(ref: Reference, by_url: dict, by_file: dict, titles: list) -> Referen
         if _url_key(url) in by_url:
             return ReferenceMatch(ref, by_url[_url_key(url)], "url", 1.0)
     names = [_file_key(unquote(PurePosixPath(urlsplit(u).path).name)) for u in ref.urls] + \
-        [_file_key(m) for m in _FILE.findall(ref.text)]
+        [_file_key(m) for m in _FILE.findall(ref.text)] + \
+        [_file_key(f"{_reference_id(ref.n, u)}.{kind}") for u in ref.urls[:1] for kind in ("pdf", "html")]  # --fetch-missing's names
     for name in names:
         if name in by_file:
             return ReferenceMatch(ref, by_file[name], "file name", 1.0)
