@@ -57,7 +57,8 @@ def test_a_typo_in_the_command_suggests_the_closest_one(typed, meant):
 def test_an_unknown_option_points_at_the_commands_help():
     result = govqa("search", "MF", "--top", "3")
     assert result.returncode == 2
-    assert one_error_line(result) == "error: No such option: --top (see govqa search --help)"
+    line = one_error_line(result)  # click may add "(Possible options: …)" when one looks alike
+    assert line.startswith("error: No such option: --top") and line.endswith("(see govqa search --help)")
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
