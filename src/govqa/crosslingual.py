@@ -72,6 +72,10 @@ class Lexicon:
                     entries[english.lower()] = japanese.split("|")
         return cls(entries)
 
+    def senses(self, phrase: str) -> list[str]:
+        """The Japanese headwords listed for an English word or phrase (lower case), as in the file."""
+        return self._entries.get(phrase, [])
+
     def translate(self, query: str, lexical: LexicalIndex, tokenizer: Tokenizer,
                   anchor: np.ndarray | None = None, content_only: bool = True) -> dict[str, float]:
         """Japanese words of the index for the English words and phrases of `query`, weighted;

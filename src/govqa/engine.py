@@ -136,7 +136,8 @@ class Engine:
         """
         summarizer = self.summarizer(llm)
         hits = self.search(query, k=k, collections=collections)
-        return answer_events(query.strip(), hits, summarizer, self.embedder, self.reader.tokenizer, stream=stream)
+        return answer_events(query.strip(), hits, summarizer, self.embedder, self.reader.tokenizer, stream=stream,
+                             lexicon=self._lexicon())
 
     # Every lookup below answers for the caller's Access (access.current() unless given): a document
     # outside it is reported exactly as one that does not exist, so routes built on these inherit the check.

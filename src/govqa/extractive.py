@@ -1,8 +1,12 @@
-"""The offline, deterministic backend: the source sentences that best answer the question, cited.
+"""The offline, deterministic backend: the sentences of the passage that best answers the question, cited.
 
-Nothing is generated, so nothing can be invented: each sentence is quoted from a passage
-and ends with that passage's [n]. When the question is English and the sources are
-Japanese, the quoted sentences stay Japanese (only a generating backend can translate).
+Nothing is generated, so nothing can be invented: each sentence is quoted from a passage and
+ends with that passage's [n]. The passage is chosen first — by its retrieval rank and by how
+well its sentences match the question's key terms and the kind of answer asked for (a number,
+a date, a list, a definition) — and the answer quotes its best sentences in their own order,
+so a reader gets one coherent passage rather than fragments of several pages. When the
+question is English and the sources Japanese, the quoted sentences stay Japanese (only a
+generating backend can translate); the terms are matched through the lexicon.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from .answerfocus import question_focus, gives
+from .answerterms import Term, normalise, question_terms
 from .chunk import heading_of
 from .config import Settings
 from .lang import detect_lang
@@ -26,6 +30,13 @@ _QUESTION = re.compile(
     r"|^\s*[(（]?\s*(?:問|Q)\s*[0-9０-９]*\s*[)）]"  # (問3) / Q3) opening a question block
     r"|[(（]\s*問\s*[0-9０-９]+\s*[)）](?!\s*を)"  # ... but not "(問5)を参照"
 )
+# A sentence never starts with a particle, an inflection or closing punctuation: the chunk began mid-sentence.
+_CUT_START = re.compile(r"^[をにがはのへでてんっゃゅょーるれりくずねぁぃぅぇぉ、。，．,.)）」』\]］〕・]|^[a-z]")
+# A Japanese sentence "ending" in Latin letters and an ASCII full stop: OCR read a mark as "." mid-sentence.
+_OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")
+_PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "［"}
+# What OCR makes of stamps, rules and table lines; prose has next to none of it.
+_OCR_NOISE = re.compile(r"[|¦~^_=<>\\{}@#$&*+;`™®©¶§†‡]|(?<=[\u3040-\u9fff])\s?[a-zA-Z]\s?(?=[\u3040-\u9fff])")
 
 
 @dataclass(frozen=True)
@@ -35,11 +46,18 @@ class ExtractivePolicy:
     max_chars: int = 480
     min_chars: int = 8
     long_unstopped: int = 80  # a line this long without a full stop is still prose (lists, tables)
-    lexical_weight: float = 0.5  # share of the question's words found in the sentence
-    rank_weight: float = 0.02  # a small preference for higher-ranked passages
+    max_noise: float = 0.06  # share of OCR debris that makes a sentence unquotable
+    # Passage choice, measured with bench/bench_answers.py (docs/retrieval.md, "Answers"): retrieval's
+    # order is the strongest evidence; sentence matches and the passage's own cosine break near ties.
+    retrieval_weight: float = 2.5  # the passage's fused retrieval score, relative to the best passage's
+    focus_weight: float = 0.25  # a sentence giving the kind of answer asked for
+    asked_weight: float = 0.5  # in Q&A documents, how much the question a sentence answers counts
+    page_weight: float = 0.0  # share of the question's terms the whole passage holds
+    dense_weight: float = 0.05  # the passage's own cosine with the question, per 0.01 below the best passage's
+    within_best: float = 0.15  # other sentences of the chosen passage within this of its best
+    second_within: float | None = 0.3  # also quote the best sentence of a second page this close; None: never
+    second_sentence_within: float = 1.0  # ... if that sentence matches the question nearly as well as the first's best
     same_language_bonus: float = 0.03
-    within_best: float = 0.04  # keep sentences scoring within this margin of the best
-    duplicate_cosine: float = 0.95
     duplicate_overlap: float = 0.7  # character-bigram overlap that makes a near-duplicate
 
 
@@ -50,7 +68,7 @@ class Candidate:
     text: str
     asked: list[str] = field(default_factory=list)  # the Q&A question it answers
     score: float = 0.0
-    vector: np.ndarray | None = None
+    focus: bool = False
 
 
 def _bigrams(text: str) -> set[str]:
@@ -59,17 +77,35 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _near_duplicate(a: Candidate, b: Candidate, policy: ExtractivePolicy) -> bool:
-    if a.vector is not None and b.vector is not None and float(a.vector @ b.vector) >= policy.duplicate_cosine:
-        return True
     ga, gb = _bigrams(a.text), _bigrams(b.text)
     return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= policy.duplicate_overlap
 
 
-def _quotable(text: str, policy: ExtractivePolicy) -> bool:
-    """A whole sentence of prose: not a heading, table row, page number or a fragment cut by the chunker."""
-    letters = sum(ch.isalpha() for ch in text)
-    return (len(text) >= policy.min_chars and letters >= 0.5 * len(text.replace(" ", ""))
-            and not heading_of(text) and (bool(_SENTENCE_END.search(text)) or len(text) >= policy.long_unstopped))
+def _quotable(text: str, policy: ExtractivePolicy, first: bool) -> bool:
+    """A whole sentence of prose: not a heading, table row, page number, OCR debris or a fragment
+    cut by the chunker (the first sentence of a passage that starts mid-sentence)."""
+    compact = text.replace(" ", "")
+    letters = sum(ch.isalpha() for ch in compact)
+    if len(text) < policy.min_chars or letters < 0.5 * len(compact) or heading_of(text):
+        return False
+    if _CUT_START.match(text) and (first or not text[0].isascii()) or _unbalanced(text) or _OCR_CUT_END.search(text):
+        return False
+    if len(_OCR_NOISE.findall(text)) > policy.max_noise * len(compact):
+        return False
+    return bool(_SENTENCE_END.search(text)) or len(text) >= policy.long_unstopped
+
+
+def _unbalanced(text: str) -> bool:
+    """A closing bracket before its opening one: the sentence starts inside a quotation the chunk cut."""
+    depth = {opening: 0 for opening in _PAIRS.values()}
+    for ch in text:
+        if ch in depth:
+            depth[ch] += 1
+        elif ch in _PAIRS:
+            if depth[_PAIRS[ch]] == 0:
+                return True
+            depth[_PAIRS[ch]] -= 1
+    return False
 
 
 def is_question(text: str) -> bool:
@@ -78,7 +114,7 @@ def is_question(text: str) -> bool:
 
 
 class ExtractiveSummarizer:
-    """Quotes the best-matching sentences of the top passages, each ending with its [n]."""
+    """Quotes the best sentences of the passage that best answers the question, each ending with its [n]."""
 
     name = "extractive"
 
@@ -98,7 +134,7 @@ class ExtractiveSummarizer:
                     asked = asked + [sentence] if not answered else [sentence]
                     answered = False
                     continue
-                if sentence in seen or not _quotable(sentence, self.policy):
+                if sentence in seen or not _quotable(sentence, self.policy, first=position == 0 and hit.start > 0):
                     continue
                 answered = True
                 seen.add(sentence)
@@ -106,52 +142,103 @@ class ExtractiveSummarizer:
                                        asked=list(asked)))
         return found
 
-    def score(self, request: SummaryRequest, found: list[Candidate]) -> None:
-        """Cosine with the question (or, in Q&A, with the question the sentence answers) plus word overlap.
+    def terms(self, request: SummaryRequest) -> list[Term]:
+        return question_terms(request.query, request.lang, [h.text for h in request.passages[: self.policy.passages]],
+                              request.tokenize, getattr(request, "lexicon", None))
 
-        Question words count by how rare they are among the candidates: in a corpus about MF
-        every sentence says "MF" and "登録"; the word that picks the answer is the rare one.
+    def score(self, request: SummaryRequest, found: list[Candidate], terms: list[Term]) -> None:
+        """Share of the question's key terms in the sentence (or, in Q&A, in the question it answers),
+        each term counting by how rare it is among the candidates, plus the answer's kind.
+
+        In a corpus about MF every sentence says "MF" and "登録"; the term that picks the answer
+        is the rare one.
         """
         p = self.policy
-        sentence_words = [set(request.tokenize(c.text)) for c in found]
-        weights = {w: math.log(1 + len(found) / (1 + sum(w in words for words in sentence_words)))
-                   for w in dict.fromkeys(request.tokenize(request.query))}  # sums in one order in every process
-        total = sum(weights.values())
-        asked = list(dict.fromkeys(q for c in found for q in c.asked))
-        vectors = request.embedder.embed_passages([c.text for c in found] + asked)
-        cosines = vectors @ request.embedder.embed_query(request.query)
-        asked_cosine = dict(zip(asked, cosines[len(found):]))
-        for c, words, vector, cosine in zip(found, sentence_words, vectors, cosines):
-            overlap = sum(weight for w, weight in weights.items() if w in words) / total if total else 0.0
-            via_question = max((float(asked_cosine[q]) for q in c.asked), default=float(cosine))
-            similarity = 0.5 * float(cosine) + 0.5 * max(float(cosine), via_question)
-            c.vector = vector
-            c.score = (similarity + p.lexical_weight * overlap - p.rank_weight * (c.n - 1)
+        focus = question_focus(request.query)
+
+        def present(text: str) -> list[bool]:
+            normalised, words = normalise(text), set(request.tokenize(text))
+            return [t.found_in(normalised, words) is not None for t in terms]
+
+        has = [present(c.text) for c in found]
+        asked_has = {q: present(q) for c in found for q in c.asked}
+        weights = [math.log(1 + len(found) / (1 + sum(row[i] for row in has))) for i in range(len(terms))]
+        total = sum(weights)
+
+        def overlap(row: list[bool]) -> float:
+            return sum(w for w, hit in zip(weights, row) if hit) / total if total else 0.0
+
+        union: dict[int, list[bool]] = {}
+        for c, row in zip(found, has):
+            seen = union.setdefault(c.n, [False] * len(terms))
+            for i, hit in enumerate(row):
+                seen[i] = seen[i] or hit or any(asked_has[q][i] for q in c.asked)
+        self.passage_cover = {n: overlap(row) for n, row in union.items()}
+        for c, row in zip(found, has):
+            own = overlap(row)
+            via_question = max((overlap(asked_has[q]) for q in c.asked), default=own)
+            c.focus = gives(focus, c.text)
+            c.score = ((1 - p.asked_weight) * own + p.asked_weight * max(own, via_question)
+                       + (p.focus_weight if c.focus else 0.0)
                        + (p.same_language_bonus if detect_lang(c.text) == request.lang else 0.0))
 
-    def select(self, found: list[Candidate]) -> list[Candidate]:
+    def passage_scores(self, request: SummaryRequest, found: list[Candidate]) -> dict[int, float]:
+        """Each passage's best sentence, plus its retrieval score (relative to the best passage's)
+        and the share of the question's terms the whole passage holds."""
         p = self.policy
+        top = max((h.score for h in request.passages[: p.passages]), default=0.0) or 1.0
+        best: dict[int, float] = {}
+        for c in found:
+            best[c.n] = max(best.get(c.n, float("-inf")), c.score)
+        dense = [h.dense_score for h in request.passages[: p.passages] if h.dense_score is not None]
+        best_dense = max(dense, default=0.0)
+
+        def closeness(hit) -> float:
+            return 0.0 if hit.dense_score is None else 100 * (hit.dense_score - best_dense)
+
+        return {n: score + p.retrieval_weight * request.passages[n - 1].score / top
+                + p.page_weight * self.passage_cover.get(n, 0.0)
+                + p.dense_weight * closeness(request.passages[n - 1]) for n, score in best.items()}
+
+    def select(self, request: SummaryRequest, found: list[Candidate]) -> list[Candidate]:
+        p = self.policy
+        scores = self.passage_scores(request, found)
+        order = sorted(scores, key=lambda n: (-scores[n], n))
+        chosen = self._from_passage([c for c in found if c.n == order[0]], p.max_sentences)
+        if p.second_within is not None:
+            first = request.passages[order[0] - 1]
+            for n in order[1:]:
+                hit = request.passages[n - 1]
+                if scores[n] < scores[order[0]] - p.second_within:
+                    break
+                if (hit.doc_id, hit.page) != (first.doc_id, first.page):
+                    extra = self._from_passage([c for c in found if c.n == n], 1)
+                    if extra and extra[0].score >= max(c.score for c in chosen) - p.second_sentence_within:
+                        chosen += extra
+                    break
+        return chosen
+
+    def _from_passage(self, found: list[Candidate], limit: int) -> list[Candidate]:
+        """The passage's best sentences (within a margin of its best), in the passage's order."""
+        p = self.policy
+        ranked = sorted(found, key=lambda c: (-c.score, c.position))
         chosen: list[Candidate] = []
-        ranked = sorted(found, key=lambda c: (-c.score, c.n, c.position))
-        best = ranked[0].score if ranked else 0.0
         used = 0
         for c in ranked:
-            if len(chosen) == p.max_sentences or c.score < best - p.within_best:
+            if len(chosen) == limit or c.score < ranked[0].score - p.within_best:
                 break
             if any(_near_duplicate(c, other, p) for other in chosen) or (chosen and used + len(c.text) > p.max_chars):
                 continue
             chosen.append(c)
             used += len(c.text)
-        # Read passage by passage (best passage first), each in its own order.
-        first = {c.n: i for i, c in reversed(list(enumerate(chosen)))}
-        return sorted(chosen, key=lambda c: (first[c.n], c.position))
+        return sorted(chosen, key=lambda c: c.position)
 
     def summarize(self, request: SummaryRequest) -> str:
         found = self.candidates(request)
         if not found:
             return ""
-        self.score(request, found)
-        return _join(self.select(found))
+        self.score(request, found, self.terms(request))
+        return _join(self.select(request, found))
 
 
 def _join(chosen: list[Candidate]) -> str:

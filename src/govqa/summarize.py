@@ -67,6 +67,7 @@ class SummaryRequest:
     passages: list[Hit]
     embedder: Embedder
     tokenize: Callable[[str], list[str]]
+    lexicon: object | None = None  # English -> Japanese (crosslingual.Lexicon), for matching across scripts
 
 
 @runtime_checkable

@@ -1,0 +1,31 @@
+"""The extractive answer variants bench/bench_answers.py compares: name -> factory(settings)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+from extractive_v1 import ExtractiveSummarizer as ExtractiveV1
+
+from govqa.extractive import ExtractivePolicy, ExtractiveSummarizer
+
+
+def _policy(**changes):
+    return partial(ExtractiveSummarizer, policy=replace(ExtractivePolicy(), **changes))
+
+
+VARIANTS = {
+    "v1": ExtractiveV1,  # before issue 22: every candidate sentence embedded, fragments from several pages
+    "default": ExtractiveSummarizer,
+    **{f"rw{w}": _policy(retrieval_weight=w) for w in (0.35, 0.7, 1.0, 1.5, 2.5, 5.0)},
+    **{f"rw2.5-pw{w}": _policy(retrieval_weight=2.5, page_weight=w) for w in (0.25, 0.5, 1.0)},
+    **{f"rw1.5-pw{w}": _policy(retrieval_weight=1.5, page_weight=w) for w in (0.25, 0.5, 1.0)},
+    **{f"rw2.5-fw{w}": _policy(retrieval_weight=2.5, focus_weight=w) for w in (0.0, 0.1, 0.4)},
+    **{f"rw2.5-2nd{m}": _policy(retrieval_weight=2.5, second_within=m) for m in (0.1, 0.2, 0.3, 0.5)},
+}
+VARIANTS.update({f"rw2.5-dw{w}": _policy(retrieval_weight=2.5, dense_weight=w) for w in (0.05, 0.1, 0.2, 0.4)})
+VARIANTS.update({f"rw1.0-dw{w}": _policy(retrieval_weight=1.0, dense_weight=w) for w in (0.05, 0.1, 0.2)})
+VARIANTS.update({f"rw2.5-dw0.05-2nd{m}": _policy(retrieval_weight=2.5, dense_weight=0.05, second_within=m)
+                 for m in (0.2, 0.3, 0.4, 1.0)})
+VARIANTS.update({f"rw2.5-2nd{m}-fw0": _policy(retrieval_weight=2.5, second_within=m, focus_weight=0.0) for m in (0.3,)})
+VARIANTS.update({f"2nd-sentence{m}": _policy(second_sentence_within=m) for m in (0.0, 0.1, 0.2, 0.3)})

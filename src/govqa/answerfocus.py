@@ -1,0 +1,64 @@
+"""What kind of answer a question asks for, and whether a sentence gives that kind.
+
+何円/何％/何件/how many ask for a number, いつ/when for a date or period, どのような/what kinds
+for a list, とは/what is for a definition. A sentence that gives the kind asked for is
+preferred over one that only shares the question's words (「手数料は無料です」 over
+「手数料の納付方法について」).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+NUMBER, DATE, LIST, DEFINITION = "number", "date", "list", "definition"
+
+_FOCUS = [
+    (DATE, re.compile(
+        r"いつ|何時|何年|何月|何日から|何日まで|期限|期日|締切|時期|施行日|適用日|開始日"
+        r"|\bwhen\b|\bwhat (?:date|year|month|day|time)\b|\bwhich (?:date|year|month)\b|\bdeadline\b"
+        r"|\bfrom which date\b|\bhow long\b|\bperiod\b|\buntil\b|\bby when\b")),
+    (NUMBER, re.compile(
+        r"何円|いくら|何[％%]|何パーセント|何件|何人|何名|何日|何か月|何ヶ月|何ヵ月|何年間|何回|何倍|何社|何個|何種類|何歳"
+        r"|どのくらい|どれくらい|どの程度|割合|金額|費用|手数料|件数|人数|比率|率は"
+        r"|\bhow (?:many|much)\b|\bwhat (?:percentage|share|proportion|fee|amount|number|ratio)\b"
+        r"|\bhow high\b|\bhow large\b|\bcost\b|\bfee\b")),
+    (DEFINITION, re.compile(
+        r"とは(?:何|なに|どういう|どのような)?|の定義|の意味|を指す|とはどのような"
+        r"|^\s*what (?:is|are|does) (?:an? |the )?[\w\- ]+?(?: mean)?\??$|\bdefin(?:e|ition)\b|\bmeaning of\b")),
+    (LIST, re.compile(
+        r"どのような|どんな|どういった|どれ|何が|何を|いずれ|種類|項目|挙げ|例を|事例|具体的"
+        r"|\bwhat kinds?\b|\bwhat types?\b|\bwhich (?:items|documents|cases|products|materials|ones)\b"
+        r"|\bwhat (?:items|documents|cases|measures|steps)\b|\blist\b|\bexamples?\b|\bsuch as\b")),
+]
+
+_DIGIT = r"[0-9０-９〇一二三四五六七八九十百千万億]"
+_NUMBER_RE = re.compile(
+    r"[0-9][0-9,.]*\s*(?:円|%|％|件|人|名|日|週|か月|ヶ月|カ月|箇月|年|倍|億|万|千|回|歳|時間|分|社|個|種類|ポイント|点|割|円)"
+    r"|無料|不要|要しない|かからない|[0-9][0-9,.]*\s*(?:yen|percent|days?|weeks?|months?|years?|times|cases|people)"
+    r"|" + _DIGIT + r"+(?:円|件|人|名|割)")
+_DATE_RE = re.compile(
+    r"(?:令和|平成|昭和)\s*(?:[0-9]+|元)\s*年|[0-9]{4}\s*年|[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日|[0-9]{1,2}\s*月(?:末|中|以降)"
+    r"|[0-9]+\s*(?:日|週間|か月|ヶ月|カ月|箇月|年)\s*(?:以内|以降|前|後|まで|から|間)|施行|から適用|以降|までに"
+    r"|\b(?:19|20)[0-9]{2}\b|\b(?:january|february|march|april|may|june|july|august|september|october|"
+    r"november|december)\b")
+_LIST_RE = re.compile(r"(?:[^、]+、){2,}|[①-⑳]|・.+・|(?:^|\s)[(（]?[0-9０-９a-zア-ン][)）.．]\s*\S|等|など|及び|並びに|又は|または")
+_DEFINITION_RE = re.compile(r"とは|をいう|をいい|のことを|のことで|を指す|と定義|と呼ぶ|を意味|\bmeans\b|\brefers to\b|\bis defined\b")
+
+_SENTENCE_MATCH = {NUMBER: _NUMBER_RE, DATE: _DATE_RE, LIST: _LIST_RE, DEFINITION: _DEFINITION_RE}
+
+
+def question_focus(question: str) -> str | None:
+    """The kind of answer asked for, or None when the question does not say."""
+    text = unicodedata.normalize("NFKC", question).lower().strip()
+    for kind, pattern in _FOCUS:
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def gives(kind: str | None, sentence: str) -> bool:
+    """Does the sentence give an answer of that kind (a number, a date, a list, a definition)?"""
+    if kind is None:
+        return False
+    return bool(_SENTENCE_MATCH[kind].search(unicodedata.normalize("NFKC", sentence).lower()))
