@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--max-abstain-cross", type=float, default=0.0)
     parser.add_argument("--margin-cosine", type=float, default=0.005)
     parser.add_argument("--margin-coverage", type=float, default=0.05)
+    parser.add_argument("--same", help="COSINE,COVERAGE: report these same-language thresholds instead of fitting")
+    parser.add_argument("--cross", help="COSINE,COVERAGE: report these cross-language thresholds instead of fitting")
     parser.add_argument("--rows", action="store_true", help="print every question's features")
     parser.add_argument("--features", type=Path, help="keep the features in this JSON file (read it if present)")
     args = parser.parse_args()
@@ -117,10 +119,12 @@ def main() -> None:
         chosen = [r for r in rows if r["pair"] == pair]
         if not chosen:
             continue
-        cosine, cover = fit(chosen, limit, (args.margin_cosine, args.margin_coverage))
+        given = getattr(args, pair)
+        cosine, cover = (tuple(map(float, given.split(","))) if given
+                         else fit(chosen, limit, (args.margin_cosine, args.margin_coverage)))
         print(f"\n== {pair}-language pairs: {sum(r['answerable'] for r in chosen)} answerable, "
               f"{sum(not r['answerable'] for r in chosen)} unanswerable")
-        print(f"fitted: {margins(chosen, cosine, cover)}")
+        print(f"{'given' if given else 'fitted'}: {margins(chosen, cosine, cover)}")
         for name in dict.fromkeys(r["set"] for r in chosen):
             of_set = [r for r in chosen if r["set"] == name]
             on = [r for r in of_set if r["answerable"]]

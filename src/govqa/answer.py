@@ -47,9 +47,9 @@ class AbstainPolicy:
     """
 
     same_language: float = 0.85
-    cross_language: float = 0.775
+    cross_language: float = 0.7625
     same_language_coverage: float = 0.55
-    cross_language_coverage: float = 0.1
+    cross_language_coverage: float = 0.05
 
     @classmethod
     def for_embedder(cls, embedder_id: str) -> "AbstainPolicy":
