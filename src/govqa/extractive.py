@@ -49,7 +49,7 @@ class ExtractivePolicy:
     max_noise: float = 0.06  # share of OCR debris that makes a sentence unquotable
     # Passage choice, measured with bench/bench_answers.py (docs/retrieval.md, "Answers"): retrieval's
     # order is the strongest evidence; sentence matches and the passage's own cosine break near ties.
-    retrieval_weight: float = 2.5  # the passage's fused retrieval score, relative to the best passage's
+    retrieval_weight: float = 1.5  # the passage's fused retrieval score, relative to the best passage's
     focus_weight: float = 0.25  # a sentence giving the kind of answer asked for
     asked_weight: float = 0.5  # in Q&A documents, how much the question a sentence answers counts
     page_weight: float = 0.0  # share of the question's terms the whole passage holds
