@@ -169,3 +169,14 @@ def test_cli_collections_and_a_bad_name(index_dir, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "govqa.cli", "index", str(tmp_path), "--collection", "財政",
                           "--index-dir", str(tmp_path / "i")], capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "collection name" in bad.stderr
+
+
+def test_cli_search_and_support_read_only_the_collections_named(index_dir, tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    article = tmp_path / "article.txt"
+    article.write_text("ゼブラ計画の予備費は年度末に精算する。\n", encoding="utf-8")
+    for args in (["search", "ゼブラ計画 予備費", "--json"], ["support", str(article), "--json"]):
+        found = subprocess.run([sys.executable, "-m", "govqa.cli", *args, "--collections", "default",
+                                "--index-dir", str(index_dir)], capture_output=True, text=True, env=env)
+        assert found.returncode == 0, found.stderr
+        assert "koho-" in found.stdout and "zaisei-" not in found.stdout

@@ -298,6 +298,7 @@ def support(
                                        "no indexed document (as govqa fetch does), then re-run govqa index."),
     dest: Path = typer.Option(Path("corpus/raw"), "--dest", help="Where --fetch-missing puts files."),
     lock: Optional[Path] = typer.Option(None, "--lock", help="Lock file for --fetch-missing (default corpus/sources.lock)."),
+    collections: Optional[str] = CollectionsOpt,
     index_dir: Optional[Path] = IndexDirOpt,
 ) -> None:
     """For each claim of an article: supported, weak, contradicted or unsupported, with the deciding passages."""
@@ -314,7 +315,10 @@ def support(
     references = checker.match(parsed)
     if fetch_missing:
         _fetch_references(references, dest, lock or Path("corpus/sources.lock"))
-    results = checker.check_article(parsed)
+    from .access import Access, acting_as
+
+    with acting_as(Access(collections=engine.scope(_names(collections)))):  # its searches read only these
+        results = checker.check_article(parsed)
     if not results:
         err.print(f"{article}: no claim sentences found (headings, references and captions are not claims)",
                   highlight=False, soft_wrap=True)
