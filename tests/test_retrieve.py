@@ -384,3 +384,31 @@ def test_document_level_bm25_finds_the_right_document_first(sample_engine):
                   doc_weight=0.0) == (1, 2)
     assert _ranks(sample_engine, "使っている試験方法が日本薬局方などの公知の方法でないときは、何を示す必要があるか。",
                   ("000161492", 9), doc_weight=0.0) == (1, 2)
+
+
+# --- pages whose text layer is unreadable (garbled.py) --------------------------------------
+
+def test_a_page_whose_fonts_have_no_unicode_map_is_read_by_ocr_and_cached(tmp_path):
+    """j-bunpu2023.pdf (allganize-dev) shows Japanese tables whose text layer reads `èÿ0÷Ïøwj_ßoöí`;
+    its OCR finds the words a question names (投資部門別, 銀行). Readable pages, and European text
+    with accents, are left alone."""
+    import pytest
+
+    from govqa.garbled import OcrCache, is_garbled, repair_pages
+    from govqa.parse import ocr_available, parse_file
+
+    pdf = Path(__file__).resolve().parents[2] / "shared" / "samples" / "allganize-dev" / "pdfs" / "j-bunpu2023.pdf"
+    if not pdf.is_file() or not ocr_available("jpn+eng"):
+        pytest.skip("allganize-dev samples or Tesseract (jpn) not present")
+    doc = parse_file(pdf, pages=[1, 10])
+    first, table = doc.pages
+    assert is_garbled(table.text) and not is_garbled(first.text) and "投資部門別" not in table.text
+    assert not is_garbled("Le délégué général a présenté à l'assemblée les données économiques de l'année écoulée.")
+    warnings = []
+    cache = OcrCache(tmp_path / "ocr.sqlite")
+    fixed, numbers = repair_pages(doc.pages, str(pdf), "sha", "ja", "jpn+eng", 300, cache, warnings.append)
+    assert numbers == [10] and fixed[0] is first and fixed[1].ocr and not warnings
+    assert "投資部門別" in fixed[1].text and "銀行" in fixed[1].text
+    again, _ = repair_pages(doc.pages, "/no/such/file.pdf", "sha", "ja", "jpn+eng", 300, cache, warnings.append)
+    assert again[1].text == fixed[1].text and not warnings  # from the cache: the file is not opened again
+    assert repair_pages(doc.pages, str(pdf), "sha", "en", "jpn+eng", 300, cache, warnings.append)[1] == []

@@ -24,6 +24,7 @@ from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_e
 from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
+from .garbled import OcrCache, repair_pages
 from .pagelex import PageLexical
 from .sourcepath import relative_source
 from .store import (
@@ -224,6 +225,24 @@ def _lexical_index(texts: list[str], cache: TokenCache) -> LexicalIndex:
         cache.close()
 
 
+def _repair_garbled(records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings, index_dir: Path,
+                    event: EventFn) -> None:
+    """PDF pages whose text layer is unreadable are read by OCR instead (garbled.py); after parsing, never beside it."""
+    cache = OcrCache(index_dir / "cache" / "ocr-pages.sqlite")
+    try:
+        for doc_id, record in records.items():
+            if not record.file or Path(record.file).suffix.lower() != ".pdf" or doc_id not in pages:
+                continue
+            fixed, numbers = repair_pages(pages[doc_id], record.file, record.sha256, record.lang, settings.ocr_lang,
+                                          settings.ocr_dpi, cache, event)
+            if numbers:
+                pages[doc_id] = fixed
+                record.ocr_pages = sorted({*record.ocr_pages, *numbers})
+                event(f"{record.path}: pages {', '.join(map(str, numbers))} have an unreadable text layer; read by OCR")
+    finally:
+        cache.close()
+
+
 def _page_lexical(pages: dict[str, list[Page]], records: dict, chunks: list[Chunk], cache: TokenCache) -> PageLexical:
     try:
         chosen = {d: pages[d] for d in records}
@@ -349,6 +368,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             event("index upgraded: documents now record their path relative to the folder they were indexed from")
         ahead.close()
         cache.close()
+        _repair_garbled(records, pages, settings, index_dir, event)
         if not records and previous is not None and previous.documents:
             raise GovqaError("that would remove every document and leave an empty index: delete the index folder "
                              "instead, or add a document first")
@@ -362,7 +382,8 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         lexical = _lexical_index([lexical_text(c) for c in chunks], TokenCache(index_dir / "cache" / "tokens.sqlite"))
         page_lexical = _page_lexical(pages, records, chunks, TokenCache(index_dir / "cache" / "tokens.sqlite"))
         if previous is not None and previous.page_lexical is None:
-            event("index upgraded: page-level BM25 added (nothing re-embedded)")
+            event("index upgraded: page-level BM25 added " +
+                  ("(nothing re-embedded)" if not report.embedded else f"({report.embedded} passages embedded)"))
         boxes = _chunk_boxes(chunks, records, pages, settings, index_dir, event, progress)
         if previous is not None and not previous.has_boxes:
             event("index upgraded: passage positions on their pages recorded (nothing was re-embedded)")
