@@ -104,6 +104,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = TokenStore(settings.index_dir)
     app.state.jobs = JobQueue(settings.index_dir)
+    if settings.rate_limit:  # inside the gate: it counts per caller the gate identified, not per header sent
+        from .ratelimit import RateLimit
+
+        app.add_middleware(RateLimit, spec=settings.rate_limit)
     add_access_control(app, app.state.api_key, settings.cors_origins, app.state.tokens)
     app.state.body_limits = BodyLimits()  # a route with larger bodies adds its own limit here
     app.state.body_limits.set("POST", "/support", SUPPORT_BODY_BYTES)
@@ -112,10 +116,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.body_limits.set("POST", "/documents", upload_bytes, seconds=UPLOAD_SECONDS)
     app.state.body_limits.set("PUT", "/documents/{doc_id}", upload_bytes, seconds=UPLOAD_SECONDS)
     app.add_middleware(BodyGuard, limits=app.state.body_limits, idle_seconds=settings.body_timeout)
-    if settings.rate_limit:
-        from .ratelimit import RateLimit
-
-        app.add_middleware(RateLimit, spec=settings.rate_limit)
     app.add_middleware(RequestGuard, listen_host=settings.host, configured_hosts=settings.allowed_hosts,
                        cors_origins=[o.strip() for o in (settings.cors_origins or "").split(",") if o.strip()],
                        locked=lambda: bool(app.state.api_key) or app.state.tokens.any())

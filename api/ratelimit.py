@@ -1,15 +1,14 @@
 """An optional per-client request rate (GOVQA_RATE_LIMIT, e.g. "60/minute"): 429 with Retry-After past it.
 
-A client is its address plus the credential it sends (a hash of it), so people behind one
-proxy address with their own tokens count apart, and one shared key does not make every
-office one client. Behind a reverse proxy on this machine uvicorn takes the address from
+A client is its address plus who the gate (api/auth.py) found it to be: its token, the key,
+or nobody. People behind one proxy address with their own tokens count apart, one shared key
+does not make every office one client, and a made-up header does not make a new client. Behind a reverse proxy on this machine uvicorn takes the address from
 X-Forwarded-For. The count is per server process: with `--workers N` a client gets up to N
 times the rate. The page, its scripts and /health are not counted.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 
@@ -55,7 +54,6 @@ class RateLimit:
 
 
 def _client(scope: Scope) -> str:
-    headers = dict(scope["headers"])
-    credential = headers.get(b"authorization") or headers.get(b"x-api-key") or b""
+    access = scope.get("state", {}).get("access")
     address = (scope.get("client") or ("unknown",))[0]
-    return f"{address}|{hashlib.sha256(credential).hexdigest()[:16] if credential.strip() else ''}"
+    return f"{address}|{getattr(access, 'who', '')}"

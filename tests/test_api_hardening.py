@@ -203,8 +203,28 @@ def test_a_rate_limit_answers_429_with_retry_after(engine, api_index):
             assert statuses == [200, 200, 200, 429] and refused.status_code == 429
             assert 1 <= int(refused.headers["retry-after"]) <= 60
             assert http.get("/health").status_code == 200  # the page and /health are not counted
-            other = http.get("/documents", headers={"Authorization": "Bearer someone-else"})
-            assert other.status_code == 200  # another credential is another client
+            made_up = http.get("/documents", headers={"Authorization": "Bearer someone-else"})
+            assert made_up.status_code == 429  # a header the gate does not know is not another client
+    finally:
+        server.stop()
+
+
+def test_each_token_has_its_own_rate(api_index, tmp_path):
+    import shutil
+
+    from govqa.tokens import TokenStore
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(api_index, index_dir)  # tokens lock an index: not the shared one
+    store = TokenStore(index_dir)
+    first, second = (store.create("admin", None, label=name)[0] for name in ("first", "second"))
+    server = live(Engine.open(Settings(index_dir=index_dir)), index_dir, rate_limit="2/minute")
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            as_first, as_second = ({"Authorization": f"Bearer {token}"} for token in (first, second))
+            assert [http.get("/documents", headers=as_first).status_code for _ in range(3)] == [200, 200, 429]
+            assert http.get("/documents", headers=as_second).status_code == 200
+            assert http.get("/documents").status_code == 401  # no token: refused before it is counted
     finally:
         server.stop()
 
