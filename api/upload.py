@@ -36,7 +36,7 @@ from .schemas import CollectionsOut, ErrorOut, JobOut
 
 UPLOADS = "uploads"
 MULTIPART_OVERHEAD = 64 * 1024  # headers and the collection field around the file's own bytes
-UPLOAD_ERRORS = {code: {"model": ErrorOut} for code in (400, 404, 409, 413, 415, 422)}
+UPLOAD_ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 404, 409, 413, 415, 422)}
 # The body is parsed by hand (streamed, counted); this documents it for clients and fuzzers.
 MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
@@ -64,6 +64,7 @@ def add_upload_routes(app: FastAPI) -> None:
 
         Follow the job at GET /jobs/{id} (or /jobs/{id}/events): the document is searchable when it says done.
         """
+        _writer(request)
         fields, staged = await _receive(request)
         try:
             collection = fields.get("collection") or DEFAULT_COLLECTION
@@ -78,7 +79,7 @@ def add_upload_routes(app: FastAPI) -> None:
     async def replace(doc_id: str, request: Request):
         """Replace a document by a new file (multipart: `file`); the old one stays searchable until the job is done."""
         engine: Engine = request.app.state.engine
-        record = _editable(engine, request_access(request), doc_id)
+        record = _editable(engine, _writer(request), doc_id)
         fields, staged = await _receive(request)
         try:
             job = await run_in_threadpool(_accept, request, staged, fields["filename"], record.collection, record.doc_id)
@@ -91,7 +92,7 @@ def add_upload_routes(app: FastAPI) -> None:
                 tags=["documents"])
     def delete(doc_id: str, request: Request):
         """Remove a document from the index (a job; searches stop finding it when the job is done)."""
-        access = request_access(request)
+        access = _writer(request)
         record = _editable(request.app.state.engine, access, doc_id)
         job = Job(id=new_job_id(), kind="delete", collection=record.collection, who=access.who, doc_id=doc_id,
                   filename=Path(record.path).name)
@@ -128,6 +129,20 @@ def add_upload_routes(app: FastAPI) -> None:
 
 def _queue(request: Request) -> JobQueue:
     return request.app.state.jobs
+
+
+class TokenNeeded(GovqaError):
+    http_status = 401
+
+
+def _writer(request: Request) -> Access:
+    """The caller's Access for a change; on a server with no key and no token, only from this machine."""
+    access = request_access(request)
+    client = request.client.host if request.client else ""
+    if access.who == "local" and client not in ("127.0.0.1", "::1", "localhost"):
+        raise TokenNeeded("adding or deleting documents from another machine needs a token: create one with "
+                          "`govqa tokens create --role editor --collections NAME`")
+    return access
 
 
 def _editable(engine: Engine, access: Access, doc_id: str):

@@ -253,3 +253,20 @@ def test_questions_are_logged_only_when_the_setting_is_on(index_dir, tokens, tmp
             assert asked[0]["text"] == "leave requests" and asked[0]["who"].startswith("token:")
         else:
             assert asked == []
+
+
+def test_an_open_server_takes_uploads_only_from_its_own_machine(index_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    open_index = tmp_path / "open"
+    import shutil
+
+    shutil.copytree(index_dir, open_index)
+    (open_index / "tokens.json").unlink()
+    with TestClient(create_app(Settings(index_dir=open_index)), base_url="http://localhost") as http:  # client "testclient"
+        refused = upload(http, "x.txt", b"hello", collection="zenchou", content_type="text/plain")
+        assert refused.status_code == 401 and "token" in refused.json()["detail"]
+        assert http.delete("/documents/zenchou-guide").status_code == 401
+        assert http.post("/search", json={"query": "leave"}).status_code == 200  # reading stays open
