@@ -63,7 +63,7 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "i18n.js": "text/javascript; charset=utf-8",
           "upload.js": "text/javascript; charset=utf-8", "upload.css": "text/css; charset=utf-8",
-          "docactions.js": "text/javascript; charset=utf-8",
+          "docactions.js": "text/javascript; charset=utf-8", "filter.js": "text/javascript; charset=utf-8",
           "support.js": "text/javascript; charset=utf-8", "support.css": "text/css; charset=utf-8",
           "viewer.js": "text/javascript; charset=utf-8", "viewer.css": "text/css; charset=utf-8",
           "favicon.svg": "image/svg+xml"}

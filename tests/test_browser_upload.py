@@ -172,3 +172,34 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
                      headers={"Authorization": f"Bearer {site['editor']}"})
     assert gone.status_code == 404
     page.watch.assert_quiet()
+
+
+def test_someone_reading_two_collections_can_untick_one(site, browser, tmp_path):  # noqa: F811
+    store = TokenStore(site["root"] / "index")
+    both, _ = store.create("reader", ["zenchou", "zaisei"], "two sections", {"zenchou", "zaisei"})
+    pdf = write_pdf(tmp_path / "wallaby-fees.pdf", ["Wallaby park fees: adults pay 300 yen, children enter free."])
+    editor = {"Authorization": f"Bearer {site['editor']}"}
+    job = httpx.post(site["url"] + "/documents", headers=editor, timeout=300, data={"collection": "zaisei"},
+                     files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")}).json()
+    while job["status"] not in ("done", "failed"):
+        job = httpx.get(f"{site['url']}/jobs/{job['id']}", headers=editor, timeout=60).json()
+    assert job["status"] == "done", job
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    page = context.new_page()
+    page.goto(site["url"] + "/")
+    page.fill("#q", "Wallaby park fees for adults")
+    page.press("#q", "Enter")
+    enter_key(page, both)
+    expect(page.locator(".card[data-doc-id='wallaby-fees']").first).to_be_visible()
+    expect(page.locator("#collection-filter")).to_be_visible()
+    expect(page.locator("#collection-options label")).to_have_text(["財政課 (zaisei)", "zenchou"])
+    no_axe_violations(page, "the search view with the collection filter")
+    page.locator("#collection-options input[value='zaisei']").uncheck()
+    page.press("#q", "Enter")
+    page.wait_for_selector(".card, .status-empty")
+    expect(page.locator(".card[data-doc-id='wallaby-fees']")).to_have_count(0)
+    page.locator("#collection-options input[value='zaisei']").check()
+    page.press("#q", "Enter")
+    expect(page.locator(".card[data-doc-id='wallaby-fees']").first).to_be_visible()
+    context.close()

@@ -101,6 +101,7 @@
           keyPrompt = null;
           resolve();
           loadHealth();  // the counts a key (or token) may see, not the anonymous zero
+          document.dispatchEvent(new CustomEvent("govqa:key"));
         });
       });
     }
@@ -161,11 +162,11 @@
       let data;
       let note = null;
       try {
-        data = await post("ask", { query }, controller.signal);
+        data = await post("ask", withScope({ query }), controller.signal);
       } catch (error) {
         // A summarizer that is down should not hide the passages: fall back to plain search.
         if (error.name === "AbortError" || error.offline || error.status === 422) throw error;
-        data = await post("search", { query }, controller.signal);
+        data = await post("search", withScope({ query }), controller.signal);
         note = error.message;
       }
       if (controller !== state.controller) return;
@@ -181,6 +182,12 @@
         state.controller = null;
       }
     }
+  }
+
+  // filter.js sets GOVQA_SCOPE when the person may read several collections and unticked some.
+  function withScope(body) {
+    const collections = window.GOVQA_SCOPE ? window.GOVQA_SCOPE() : null;
+    return collections ? { ...body, collections } : body;
   }
 
   function rememberQuery(query) {
