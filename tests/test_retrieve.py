@@ -412,3 +412,27 @@ def test_a_page_whose_fonts_have_no_unicode_map_is_read_by_ocr_and_cached(tmp_pa
     again, _ = repair_pages(doc.pages, "/no/such/file.pdf", "sha", "ja", "jpn+eng", 300, cache, warnings.append)
     assert again[1].text == fixed[1].text and not warnings  # from the cache: the file is not opened again
     assert repair_pages(doc.pages, str(pdf), "sha", "en", "jpn+eng", 300, cache, warnings.append)[1] == []
+
+
+def test_page_and_document_scores_see_only_the_allowed_rows(tmp_path):
+    """With a collection filter, the page-bm25 baseline and the page/document evidence of hybrid
+    never bring back (or scale by) a page of a document outside it."""
+    import numpy as np
+
+    from govqa.build import build_index
+    from govqa.config import Settings
+    from govqa.engine import Engine
+    from govqa.retrieve import retrieve
+    from govqa.store import RowFilter
+
+    corpus = _small_corpus(tmp_path / "corpus")
+    settings = Settings(index_dir=tmp_path / "index", manifest=tmp_path / "none.toml")
+    build_index([corpus], settings)
+    engine = Engine.open(settings)
+    reader = engine.reader
+    rows = reader.chunks(list(range(reader.size)))
+    only_fees = RowFilter(np.array([rows[i].doc_id == "fees" for i in range(reader.size)]))
+    question = "軽微変更の届出と登録申請の手数料"
+    assert {h.doc_id for h in retrieve(reader, engine.embedder, question, mode="page-bm25")} == {"fees", "minor"}
+    assert [h.doc_id for h in retrieve(reader, engine.embedder, question, mode="page-bm25", allowed=only_fees)] == ["fees"]
+    assert [h.doc_id for h in retrieve(reader, engine.embedder, question, allowed=only_fees)] == ["fees"]
