@@ -1,0 +1,103 @@
+"""A learnt fusion, measured honestly: logistic regression over hybrid's four normalised scores,
+trained on two question sets and tested on the third (every split), against the hand-set weights.
+
+    python bench/learn_fusion.py --mhlw-index IDX --allganize-index IDX2
+
+Per candidate passage the features are those `retrieve.fuse` adds up (Japanese questions only, so
+the bridges of English questions stay out): the dense cosine min-max normalised over the candidates,
+the passage's BM25, its page's BM25 and its document's BM25, each divided by the best. A page's
+score is its best passage's; the label is whether the page is gold. Printed: MRR@10 on the held-out
+set for the hand-set weights (1, 1, 0.5, 0.25) and for the learnt ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src"), str(REPO)]
+
+from govqa.config import Settings  # noqa: E402
+from govqa.engine import Engine  # noqa: E402
+from govqa.evaluate import load_questions  # noqa: E402
+from govqa.lang import detect_lang  # noqa: E402
+from govqa.pagelex import doc_evidence, page_evidence  # noqa: E402
+from govqa.retrieve import FusionConfig, dense_candidates, lexical_candidates  # noqa: E402
+
+HAND = np.array([1.0, 1.0, 0.5, 0.25])
+
+
+def features(engine: Engine, question: str) -> tuple[list[tuple[str, int]], np.ndarray]:
+    """(page of each candidate passage, its four normalised scores)."""
+    reader, config = engine.reader, FusionConfig()
+    tokens = reader.tokenizer(question)
+    dense = dense_candidates(reader, engine.embedder.embed_query(question), config.candidates)
+    lexical = lexical_candidates(reader, question, detect_lang(question), config.candidates, tokens=tokens)
+    pool = {r for r, _ in dense} | {r for r, _ in lexical}
+    pages = page_evidence(reader.page_lexical, tokens, config.page_candidates, pool)
+    docs = doc_evidence(reader.page_lexical, tokens, pool)
+    rows = sorted(pool | {r for r, _ in pages})
+    x = np.zeros((len(rows), 4))
+    index = {r: i for i, r in enumerate(rows)}
+    scores = [s for _, s in dense]
+    low, span = min(scores), (max(scores) - min(scores)) or 1.0
+    for r, s in dense:
+        x[index[r], 0] = (s - low) / span
+    for column, found in ((1, lexical), (2, pages), (3, docs)):
+        top = max((s for _, s in found), default=1.0) or 1.0
+        for r, s in found:
+            x[index[r], column] = s / top
+    chunks = reader.chunks(rows)
+    return [(chunks[r].doc_id, chunks[r].page) for r in rows], x
+
+
+def mrr(data: list, weights: np.ndarray) -> float:
+    total = 0.0
+    for pages, x, gold in data:
+        best: dict = {}
+        for page, score in zip(pages, x @ weights):
+            best[page] = max(best.get(page, -1e9), score)
+        ranked = sorted(best, key=lambda p: -best[p])[:10]
+        total += next((1.0 / (i + 1) for i, p in enumerate(ranked) if p in gold), 0.0)
+    return total / len(data)
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mhlw-index", type=Path, required=True)
+    parser.add_argument("--allganize-index", type=Path, required=True)
+    parser.add_argument("--allganize", type=Path,
+                        default=REPO.parent / "shared" / "samples" / "allganize-dev" / "questions.jsonl")
+    args = parser.parse_args()
+    mhlw, allganize = (Engine.open(Settings(index_dir=i)) for i in (args.mhlw_index, args.allganize_index))
+    sets = {"mhlw": (mhlw, REPO / "eval" / "mhlw.jsonl"), "guideline": (mhlw, REPO / "eval" / "mhlw-guideline.jsonl"),
+            "allganize": (allganize, args.allganize)}
+    data = {}
+    for name, (engine, path) in sets.items():
+        data[name] = []
+        for q in load_questions(path):
+            if q.lang != "ja" or not q.relevant or q.fields.get("confident") is False:
+                continue
+            pages, x = features(engine, q.question)
+            data[name].append((pages, x, {(g.doc_id, g.page) for g in q.relevant}))
+    result = {}
+    for test in sets:
+        train = [item for name in sets if name != test for item in data[name]]
+        xs = np.vstack([x for _, x, _ in train])
+        ys = np.concatenate([[p in gold for p in pages] for pages, _, gold in train])
+        model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(xs, ys)
+        learnt = model.coef_[0]
+        result[test] = {"hand": round(mrr(data[test], HAND), 4), "learnt": round(mrr(data[test], learnt), 4),
+                        "weights": [round(float(w), 3) for w in learnt]}
+        print(test, json.dumps(result[test]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
