@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -146,3 +147,34 @@ def test_an_index_without_boxes_still_answers_and_gets_them_on_the_next_index_ru
     assert any(e.startswith("index upgraded: passage positions") for e in events)
     hits = Engine.open(settings).search("mooring fee", k=3)
     assert hits[0].boxes and hits[0].doc_id == "harbour-rules"
+
+
+def test_a_scanned_page_gets_boxes_from_the_ocr_that_indexed_it(tmp_path):
+    from govqa.parse import ocr_available
+
+    if not ocr_available("jpn+eng"):
+        pytest.skip("Tesseract with jpn+eng is not installed")
+    text = make_viewer_corpus(tmp_path / "text") / "harbour-rules.pdf"
+    scan = tmp_path / "scan" / "scanned-rules.pdf"
+    scan.parent.mkdir()
+    with pymupdf.open(text) as source, pymupdf.open() as out:  # page 2 as a picture only: a scan
+        picture = source[1].get_pixmap(dpi=200)
+        page = out.new_page(width=source[1].rect.width, height=source[1].rect.height)
+        page.insert_image(page.rect, pixmap=picture)
+        out.save(scan)
+    settings = Settings(index_dir=tmp_path / "index", manifest=tmp_path / "none.toml")
+    build_index([scan.parent], settings)
+    engine = Engine.open(settings)
+    assert engine.document("scanned-rules").ocr_pages == [1]
+    db = sqlite3.connect(settings.index_dir / "cache" / "pages.sqlite")
+    parsed = [json.loads(doc) for (doc,) in db.execute("SELECT doc FROM docs")]
+    db.close()
+    assert parsed[0]["pages"][0]["glyphs"], "the parse kept its OCR's boxes: the positions need no second OCR"
+    hit = engine.search("mooring fee per year", k=1)[0]
+    with pymupdf.open(text) as source:
+        truth = as_lines(text_layer_rects(source[1], hit.text))  # where the words are on the original page
+    # OCR boxes hug the ink, the font's boxes are taller: the same lines, not the same heights.
+    assert len(hit.boxes) == len(truth) and iou(hit.boxes, truth) >= 0.6
+    for (x0, y0, x1, y1), (t0, u0, t1, u1) in zip(hit.boxes, truth):
+        assert t0 <= (x0 + x1) / 2 <= t1 and u0 <= (y0 + y1) / 2 <= u1
+        assert min(x1, t1) - max(x0, t0) >= 0.9 * (t1 - t0)

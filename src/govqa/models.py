@@ -12,6 +12,7 @@ class Page:
     page: int
     text: str
     ocr: bool = False
+    glyphs: str = ""  # an OCR'd page's characters with their boxes (pageboxes.PageGlyphs.pack), else ""
 
 
 @dataclass

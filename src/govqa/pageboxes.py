@@ -8,6 +8,7 @@ the characters that are on the page get their boxes, and text that is not simply
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 import sqlite3
@@ -44,6 +45,14 @@ class PageGlyphs:
     def from_bytes(cls, data: bytes) -> "PageGlyphs":
         width, height, text, flat = json.loads(zlib.decompress(data))
         return cls(width, height, text, [tuple(flat[i:i + 4]) for i in range(0, len(flat), 4)])
+
+    def pack(self) -> str:
+        """As text, to travel inside a parsed Page (and the parse cache's JSON)."""
+        return base64.b64encode(self.to_bytes()).decode("ascii")
+
+    @classmethod
+    def unpack(cls, text: str) -> "PageGlyphs":
+        return cls.from_bytes(base64.b64decode(text))
 
 
 def fold(text: str) -> Iterable[tuple[int, str]]:
@@ -177,6 +186,7 @@ def chunk_boxes(chunks: list, records: dict, pages: dict, cache: GlyphCache, *, 
     from .parse import _quiet_stderr, find_tessdata
 
     texts = {(doc_id, p.page): p.text for doc_id, doc_pages in pages.items() for p in doc_pages}
+    parsed = {(doc_id, p.page): p.glyphs for doc_id, doc_pages in pages.items() for p in doc_pages if p.glyphs}
     wanted: dict[str, set[int]] = {}
     for chunk in chunks:
         if records[chunk.doc_id].kind == "pdf":
@@ -189,6 +199,9 @@ def chunk_boxes(chunks: list, records: dict, pages: dict, cache: GlyphCache, *, 
         missing = {}
         for number, key in keys.items():
             found = cache.get(key)
+            if found is None and (doc_id, number) in parsed:  # OCR'd by this build's parse: no second OCR
+                found = PageGlyphs.unpack(parsed[doc_id, number])
+                cache.put(key, found)
             if found is None:
                 missing[number] = number in ocr_pages
             else:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pymupdf
 
-from . import htmltext, office, pdflayout, textfiles, titles
+from . import htmltext, office, pageboxes, pdflayout, textfiles, titles
 from .errors import ParseError
 from .lang import detect_lang
 from .models import Document, Page
@@ -86,6 +86,7 @@ class _PdfPage:
     ocr: bool = False
     unindexed: bool = False
     error: str | None = None
+    glyphs: str = ""
 
 
 def _parse_pdf(path: Path, ocr_lang: str, ocr_dpi: int, warn: Warn, wanted: Iterable[int] | None) -> Document:
@@ -106,7 +107,8 @@ def _parse_pdf(path: Path, ocr_lang: str, ocr_dpi: int, warn: Warn, wanted: Iter
         lines = {p.number: p.lines for p in pages}
         body_size = pdflayout.body_font_size(lines)
         lines = pdflayout.strip_headers_and_footers(lines, {p.number: p.height for p in pages})
-        result = [Page(page=p.number, text=pdflayout.page_text(lines[p.number]), ocr=p.ocr) for p in pages]
+        result = [Page(page=p.number, text=pdflayout.page_text(lines[p.number]), ocr=p.ocr, glyphs=p.glyphs)
+                  for p in pages]
         title = _meaningful_title(metadata.get("title") or "", path) or _page_title(
             doc, pages, lines, body_size, "\n".join(p.text for p in result), ocr_lang, lambda note: warn(f"{path}: {note}"))
     return Document(
@@ -160,6 +162,7 @@ def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, oc
         with _quiet_stderr():
             textpage = page.get_textpage_ocr(language=ocr_lang, dpi=ocr_dpi, full=True, tessdata=find_tessdata())
         result.lines, result.ocr = pdflayout.page_lines(page, textpage, ocr=True), True
+        result.glyphs = pageboxes.read_glyphs(page, textpage).pack()  # so passages get boxes without a second OCR
     except Exception as exc:
         warn(f"{path}: OCR failed on page {number} ({_one_line(exc)}); the page will not be indexed")
         result.unindexed = True
