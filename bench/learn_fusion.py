@@ -67,6 +67,25 @@ def mrr(data: list, weights: np.ndarray) -> float:
     return total / len(data)
 
 
+def pairwise_weights(train: list, negatives: int = 20) -> np.ndarray:
+    """Weights that order a gold page's best passage above the best passages of the `negatives`
+    best other pages (by the hand-set weights): logistic regression on score differences."""
+    from sklearn.linear_model import LogisticRegression
+
+    diffs = []
+    for pages, x, gold in train:
+        best: dict = {}
+        for i, (page, score) in enumerate(zip(pages, x @ HAND)):
+            if page not in best or score > best[page][0]:
+                best[page] = (score, i)
+        good = [i for page, (_, i) in best.items() if page in gold]
+        bad = [i for page, (_, i) in sorted(best.items(), key=lambda kv: -kv[1][0]) if page not in gold][:negatives]
+        diffs += [x[g] - x[b] for g in good for b in bad]
+    diffs = np.array(diffs)
+    xs, ys = np.vstack([diffs, -diffs]), np.concatenate([np.ones(len(diffs)), np.zeros(len(diffs))])
+    return LogisticRegression(fit_intercept=False, max_iter=1000).fit(xs, ys).coef_[0]
+
+
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
@@ -94,8 +113,11 @@ def main() -> None:
         ys = np.concatenate([[p in gold for p in pages] for pages, _, gold in train])
         model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(xs, ys)
         learnt = model.coef_[0]
+        pairwise = pairwise_weights(train)
         result[test] = {"hand": round(mrr(data[test], HAND), 4), "learnt": round(mrr(data[test], learnt), 4),
-                        "weights": [round(float(w), 3) for w in learnt]}
+                        "weights": [round(float(w), 3) for w in learnt],
+                        "pairwise": round(mrr(data[test], pairwise), 4),
+                        "pairwise_weights": [round(float(w), 3) for w in pairwise / pairwise[0]]}
         print(test, json.dumps(result[test]), flush=True)
 
 
