@@ -52,11 +52,11 @@ class ExtractivePolicy:
     retrieval_weight: float = 1.5  # the passage's fused retrieval score, relative to the best passage's
     focus_weight: float = 0.25  # a sentence giving the kind of answer asked for
     asked_weight: float = 0.5  # in Q&A documents, how much the question a sentence answers counts
-    page_weight: float = 0.0  # share of the question's terms the whole passage holds
+    page_weight: float = 0.0  # share of the question's terms the whole passage holds (0.25-1 measured: lost)
     dense_weight: float = 0.05  # the passage's own cosine with the question, per 0.01 below the best passage's
     within_best: float = 0.15  # other sentences of the chosen passage within this of its best
     second_within: float | None = 0.3  # also quote the best sentence of a second page this close; None: never
-    second_sentence_within: float = 1.0  # ... if that sentence matches the question nearly as well as the first's best
+    second_sentence_within: float = 1.0  # ... if its sentence scores this close to the first's (0-0.3: lost)
     same_language_bonus: float = 0.03
     duplicate_overlap: float = 0.7  # character-bigram overlap that makes a near-duplicate
 
@@ -146,9 +146,10 @@ class ExtractiveSummarizer:
         return question_terms(request.query, request.lang, [h.text for h in request.passages[: self.policy.passages]],
                               request.tokenize, getattr(request, "lexicon", None))
 
-    def score(self, request: SummaryRequest, found: list[Candidate], terms: list[Term]) -> None:
+    def score(self, request: SummaryRequest, found: list[Candidate], terms: list[Term]) -> dict[int, float]:
         """Share of the question's key terms in the sentence (or, in Q&A, in the question it answers),
-        each term counting by how rare it is among the candidates, plus the answer's kind.
+        each term counting by how rare it is among the candidates, plus the answer's kind. Returns
+        the share of the terms each whole passage holds.
 
         In a corpus about MF every sentence says "MF" and "登録"; the term that picks the answer
         is the rare one.
@@ -173,7 +174,6 @@ class ExtractiveSummarizer:
             seen = union.setdefault(c.n, [False] * len(terms))
             for i, hit in enumerate(row):
                 seen[i] = seen[i] or hit or any(asked_has[q][i] for q in c.asked)
-        self.passage_cover = {n: overlap(row) for n, row in union.items()}
         for c, row in zip(found, has):
             own = overlap(row)
             via_question = max((overlap(asked_has[q]) for q in c.asked), default=own)
@@ -181,8 +181,10 @@ class ExtractiveSummarizer:
             c.score = ((1 - p.asked_weight) * own + p.asked_weight * max(own, via_question)
                        + (p.focus_weight if c.focus else 0.0)
                        + (p.same_language_bonus if detect_lang(c.text) == request.lang else 0.0))
+        return {n: overlap(row) for n, row in union.items()}
 
-    def passage_scores(self, request: SummaryRequest, found: list[Candidate]) -> dict[int, float]:
+    def passage_scores(self, request: SummaryRequest, found: list[Candidate],
+                       cover: dict[int, float]) -> dict[int, float]:
         """Each passage's best sentence, plus its retrieval score (relative to the best passage's)
         and the share of the question's terms the whole passage holds."""
         p = self.policy
@@ -197,12 +199,12 @@ class ExtractiveSummarizer:
             return 0.0 if hit.dense_score is None else 100 * (hit.dense_score - best_dense)
 
         return {n: score + p.retrieval_weight * request.passages[n - 1].score / top
-                + p.page_weight * self.passage_cover.get(n, 0.0)
+                + p.page_weight * cover.get(n, 0.0)
                 + p.dense_weight * closeness(request.passages[n - 1]) for n, score in best.items()}
 
-    def select(self, request: SummaryRequest, found: list[Candidate]) -> list[Candidate]:
+    def select(self, request: SummaryRequest, found: list[Candidate], cover: dict[int, float]) -> list[Candidate]:
         p = self.policy
-        scores = self.passage_scores(request, found)
+        scores = self.passage_scores(request, found, cover)
         order = sorted(scores, key=lambda n: (-scores[n], n))
         chosen = self._from_passage([c for c in found if c.n == order[0]], p.max_sentences)
         if p.second_within is not None:
@@ -237,8 +239,8 @@ class ExtractiveSummarizer:
         found = self.candidates(request)
         if not found:
             return ""
-        self.score(request, found, self.terms(request))
-        return _join(self.select(request, found))
+        cover = self.score(request, found, self.terms(request))
+        return _join(self.select(request, found, cover))
 
 
 def _join(chosen: list[Candidate]) -> str:
