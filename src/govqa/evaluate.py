@@ -231,7 +231,8 @@ def parse_modes(spec: str | None) -> list[str]:
     unknown = [m for m in modes if m not in MODE_ALIASES]
     if unknown or not modes:
         raise QuestionsError(f"unknown retrieval mode {unknown[0] if unknown else spec!r} in --compare: "
-                             f"use a comma-separated list of bm25, {', '.join(MODES)}")
+                             f"use a comma-separated list of bm25, {', '.join(MODES)} (the research variants of "
+                             f"bench/variants.py are found when the repository is on PYTHONPATH)")
     return modes
 
 
