@@ -106,7 +106,27 @@ def _converted(path: Path, command: str, ocr_lang: str, ocr_dpi: int, warn: Call
         doc = parse_pdf(pdf, ocr_lang, ocr_dpi, lambda message: warn(message.replace(str(pdf), str(path))), None)
     doc.path, doc.kind = str(path), path.suffix.lower().lstrip(".")
     doc.title = _own_title(path) or doc.title
+    try:
+        tables.attach_to_pages(doc.pages, _native_tables(path))
+    except Exception:  # the printed text is already there; headers beside values are a bonus
+        pass
     return doc
+
+
+def _native_tables(path: Path) -> list[list[list[str]]]:
+    """The rows of every table in a .docx or .pptx (none for other types)."""
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        import docx
+
+        return [list(_table_rows(table)) for table in docx.Document(str(path)).tables]
+    if suffix == ".pptx":
+        from pptx import Presentation
+
+        return [[[cell.text for cell in row.cells] for row in shape.table.rows]
+                for slide in Presentation(str(path)).slides for shape in slide.shapes
+                if getattr(shape, "has_table", False) and shape.has_table]
+    return []
 
 
 @contextlib.contextmanager

@@ -42,6 +42,30 @@ def rows_to_lines(rows: Iterable[Sequence[object]]) -> list[str]:
     return lines
 
 
+def attach_to_pages(pages: list, tables: Iterable[Sequence[Sequence[object]]]) -> None:
+    """Add each table's rows, with headers, to the printed page that shows its cells.
+
+    A table printed to PDF reads row by row with its headers only at the top ("登録手数料 0 円");
+    the header-beside-value lines go on the page where most of the table's cells are found.
+    """
+    for rows in tables:
+        lines = rows_to_lines(rows)
+        if not any(": " in line for line in lines):
+            continue  # no header row: the printed rows say as much
+        cells = {_compact(_cell(v)) for row in rows for v in row} - {""}
+        if not cells or not pages:
+            continue
+        found = [(sum(cell in _compact(page.text) for cell in cells), -n) for n, page in enumerate(pages)]
+        count, minus_n = max(found)
+        if count * 2 >= len(cells):
+            page = pages[-minus_n]
+            page.text = page.text + "\n" + "\n".join(lines)
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split())
+
+
 def csv_rows(text: str) -> list[list[str]]:
     """The rows of CSV or TSV text, its delimiter sniffed (comma, tab, semicolon)."""
     sample = text[:8192]
