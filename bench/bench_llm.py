@@ -5,8 +5,10 @@
     python bench/bench_llm.py concurrency --index-dir INDEX --model A.gguf
 
 speed: time to first token (prompt tokens read + the first token written) and tokens per second
-after it, on the sample index's eight passages for one English and one Japanese question; the
-process's resident memory before and after the model loads.
+after it, on the sample index's passages (as many as fit the context) for one English and one
+Japanese question, through the backend (chat) and as plain text with end-of-text suppressed (the
+model's own speed, also for a base model that stops at once in a chat); the process's resident
+memory before and after the model loads.
 answers: for every question of the set, extractive and llamacpp side by side: abstentions (on-
 and off-topic questions apart), and the share of the draft's sentences that the citation check
 kept (shown) rather than dropped.
@@ -28,6 +30,7 @@ from govqa.config import Settings
 from govqa.engine import Engine
 from govqa.lang import detect_lang
 from govqa.llm_llamacpp import LlamaCppSummarizer, machine_threads
+from govqa.llm_openai import chat_messages
 from govqa.summarize import SummaryRequest
 
 QUESTIONS = ["What does the MF system require from foreign manufacturers?", "MF登録申請に費用はかかりますか"]
@@ -60,6 +63,26 @@ def timed_stream(backend: LlamaCppSummarizer, request: SummaryRequest) -> dict:
             "tokens_per_s": round((pieces - 1) / (end - first), 1) if first and pieces > 1 else None}
 
 
+def raw_speed(backend: LlamaCppSummarizer, request: SummaryRequest, max_tokens: int) -> dict:
+    """The model's own speed on the same prompt as plain text, end-of-text suppressed so that a
+    base model (which may stop at once in a chat) writes max_tokens too."""
+    llama = backend.model.llama
+    text = "\n".join(m["content"] for m in chat_messages(backend.fit(request)))
+    started = time.perf_counter()
+    first = None
+    pieces = 0
+    for _ in llama.create_completion(text, max_tokens=max_tokens, temperature=0.0, stream=True,
+                                     logit_bias={llama.token_eos(): -100.0}):
+        pieces += 1
+        if first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    prompt = len(llama.tokenize(text.encode("utf-8")))
+    return {"prompt_tokens": prompt, "ttft_s": round(first - started, 2), "tokens": pieces,
+            "prompt_tokens_per_s": round(prompt / (first - started), 1),
+            "tokens_per_s": round((pieces - 1) / (end - first), 1) if pieces > 1 else None}
+
+
 def speed(args) -> None:
     engine = Engine.open(Settings(index_dir=args.index_dir))
     requests = [request_for(engine, q) for q in QUESTIONS]
@@ -71,13 +94,19 @@ def speed(args) -> None:
         loaded = time.perf_counter() - started
         after_load = rss_mb()
         runs = [timed_stream(backend, r) for _ in range(args.runs) for r in requests]
+        raw = [raw_speed(backend, r, args.max_tokens) for _ in range(args.runs) for r in requests]
+        chat_speeds = [r["tokens_per_s"] for r in runs if r["tokens_per_s"]]
         print(json.dumps({
             "model": Path(model).name, "file_mb": round(Path(model).stat().st_size / 2**20),
             "threads": backend.model.threads, "context": backend.model.context, "load_s": round(loaded, 2),
             "rss_mb_before": round(before), "rss_mb_loaded": round(after_load), "rss_mb_after_answers": round(rss_mb()),
             "ttft_s_median": statistics.median(r["ttft_s"] for r in runs),
-            "tokens_per_s_median": statistics.median(r["tokens_per_s"] for r in runs if r["tokens_per_s"]),
-            "prompt_tokens": sorted({r["prompt_tokens"] for r in runs}), "runs": runs}, ensure_ascii=False))
+            "chat_tokens_per_s_median": statistics.median(chat_speeds) if chat_speeds else None,
+            "chat_tokens_written": [r["tokens"] for r in runs],
+            "raw_ttft_s_median": statistics.median(r["ttft_s"] for r in raw),
+            "raw_prompt_tokens_per_s_median": statistics.median(r["prompt_tokens_per_s"] for r in raw),
+            "raw_tokens_per_s_median": statistics.median(r["tokens_per_s"] for r in raw if r["tokens_per_s"]),
+            "prompt_tokens": sorted({r["prompt_tokens"] for r in runs}), "runs": runs, "raw": raw}, ensure_ascii=False))
 
 
 def answers(args) -> None:
