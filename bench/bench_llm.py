@@ -3,6 +3,7 @@
     python bench/bench_llm.py speed --index-dir INDEX --model A.gguf [--model B.gguf] [--runs 3]
     python bench/bench_llm.py answers --index-dir INDEX --model A.gguf [--set eval/dev-abstain.jsonl]
     python bench/bench_llm.py concurrency --index-dir INDEX --model A.gguf
+    python bench/bench_llm.py threads --index-dir INDEX --model A.gguf --context 1024
 
 speed: time to first token (prompt tokens read + the first token written) and tokens per second
 after it, on the sample index's passages (as many as fit the context) for one English and one
@@ -14,6 +15,7 @@ and off-topic questions apart), and the share of the draft's sentences that the 
 kept (shown) rather than dropped.
 concurrency: two questions at once on one shared model (one at a time, behind its lock) against
 two copies of the model with half the threads each.
+threads: the model's speed with one thread and with every core.
 """
 
 from __future__ import annotations
@@ -143,11 +145,12 @@ def concurrency(args) -> None:
     engine = Engine.open(Settings(index_dir=args.index_dir))
     requests = [request_for(engine, q) for q in QUESTIONS]
     threads = machine_threads()
+    context = args.context or 2048
     shared = LlamaCppSummarizer(Settings(llm_model=str(args.model[0]), llm_max_tokens=args.max_tokens,
-                                         llm_timeout=600))
+                                         llm_timeout=600, llm_context=context))
     halves = [LlamaCppSummarizer(Settings(llm_model=str(args.model[0]), llm_max_tokens=args.max_tokens,
                                           llm_timeout=600, llm_threads=max(1, threads // 2),
-                                          llm_context=4096 + i * 16)) for i in range(2)]  # two distinct copies
+                                          llm_context=context + 16 * (i + 1))) for i in range(2)]  # two distinct copies
     for label, backends in (("one shared model, one answer at a time", [shared, shared]),
                             (f"two copies of the model, {max(1, threads // 2)} thread(s) each", halves)):
         for backend in set(backends):
@@ -171,17 +174,30 @@ def concurrency(args) -> None:
                           "rss_mb": round(rss_mb())}, ensure_ascii=False))
 
 
+def threads(args) -> None:
+    engine = Engine.open(Settings(index_dir=args.index_dir))
+    request = request_for(engine, QUESTIONS[0])
+    for count in sorted({1, machine_threads()}):
+        backend = LlamaCppSummarizer(Settings(llm_model=str(args.model[0]), llm_max_tokens=args.max_tokens,
+                                              llm_timeout=600, llm_threads=count, llm_context=args.context))
+        runs = [raw_speed(backend, request, args.max_tokens) for _ in range(args.runs)]
+        print(json.dumps({"threads": count, "prompt_tokens": runs[0]["prompt_tokens"],
+                          "ttft_s_median": statistics.median(r["ttft_s"] for r in runs),
+                          "tokens_per_s_median": statistics.median(r["tokens_per_s"] for r in runs)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["speed", "answers", "concurrency"])
+    parser.add_argument("what", choices=["speed", "answers", "concurrency", "threads"])
     parser.add_argument("--index-dir", type=Path, default=Path("index"))
     parser.add_argument("--model", type=Path, action="append", required=True)
     parser.add_argument("--set", default="eval/dev-abstain.jsonl")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--context", type=int, default=None, help="threads: a smaller context, a shorter prompt")
     args = parser.parse_args()
-    {"speed": speed, "answers": answers, "concurrency": concurrency}[args.what](args)
+    {"speed": speed, "answers": answers, "concurrency": concurrency, "threads": threads}[args.what](args)
 
 
 if __name__ == "__main__":
