@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .crosslingual import _stems
 from .lexical import _EN_STOP
 
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
@@ -114,15 +115,6 @@ def _senses_in(span: list[str], lexicon, joined: str, tokenize: Callable[[str], 
         if found:
             return found
     return set()
-
-
-def _stems(word: str) -> list[str]:
-    forms = [word]
-    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""),
-                                ("ing", "e"), ("d", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            forms.append(word[: len(word) - len(suffix)] + replacement)
-    return forms
 
 
 def matched(terms: list[Term], text: str, tokenize: Callable[[str], list[str]]) -> list[tuple[str, list[str]]]:
