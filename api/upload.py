@@ -11,7 +11,6 @@ does not exist.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import shutil
 import uuid
@@ -24,7 +23,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from govqa import audit, catalog
 from govqa.access import Access
-from govqa.build import build_index
+from govqa.build import build_index, sha256_of
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
 from govqa.intake import DuplicateUpload, accepted_suffixes, UploadRejected, UploadTooLarge, check_content, check_filename
@@ -206,7 +205,7 @@ def _accept(request: Request, staged: Path, filename: str | None, collection: st
         raise NotFound(f"no collection {collection!r} you may add documents to")
     name = check_filename(filename)
     check_content(staged, name, upload_limit(request))
-    sha = _sha256(staged)
+    sha = sha256_of(staged)
     for record in engine.documents(access):
         if record.collection == collection and record.sha256 == sha and record.doc_id != replacing:
             raise DuplicateUpload(f"{name} is already indexed in {collection} as {record.doc_id!r} ({record.title})")
@@ -260,11 +259,4 @@ def _drop_if_unused(app: FastAPI, folder: Path, documents) -> None:
         return
     shutil.rmtree(folder, ignore_errors=True)
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
