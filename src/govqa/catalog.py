@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .access import check_collection_name
@@ -21,12 +21,11 @@ from .errors import GovqaError, NotFound
 from .store import (
     DEFAULT_COLLECTION,
     IndexManifest,
-    _collect_garbage,
-    _fsync_file,
-    _fsync_tree,
     build_lock,
     current_generation,
+    publish_generation,
     write_atomic,
+    write_manifest,
 )
 
 REGISTRY = "collections.json"
@@ -174,22 +173,12 @@ def _collections_in(manifest: IndexManifest | None) -> set[str]:
 
 def _publish_relabelled(index_dir: Path, manifest: IndexManifest) -> Path:
     """A new generation: the live one's files hard-linked (generations never change), a new manifest."""
-    live = current_generation(index_dir)
     tmp = index_dir / f".tmp-{uuid.uuid4().hex}"
     try:
-        shutil.copytree(live, tmp, copy_function=os.link)
-        (tmp / "manifest.json").unlink()
-        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1), encoding="utf-8")
-        _fsync_tree(tmp)
-        number = int(live.name.split("-")[1]) + 1
-        while (index_dir / f"gen-{number:06d}").exists():
-            number += 1
-        gen = index_dir / f"gen-{number:06d}"
-        os.rename(tmp, gen)
-        _fsync_file(index_dir)
-        write_atomic(index_dir / "CURRENT", f"{gen.name}\n".encode())
+        shutil.copytree(current_generation(index_dir), tmp, copy_function=os.link)
+        (tmp / "manifest.json").unlink()  # a hard link: writing through it would change the live generation
+        write_manifest(tmp, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _collect_garbage(index_dir, keep={gen.name, live.name})
-    return gen
+    return publish_generation(index_dir, tmp)

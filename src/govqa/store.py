@@ -138,8 +138,22 @@ def write_generation(index_dir: Path, manifest: IndexManifest, pages: dict[str, 
         lexical.save(tmp / "lexical")
         if page_lexical is not None:
             page_lexical.save(tmp / pagelex.FOLDER)
-        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1),
-                                           encoding="utf-8")
+        write_manifest(tmp, manifest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return publish_generation(index_dir, tmp)
+
+
+def write_manifest(folder: Path, manifest: IndexManifest) -> None:
+    (folder / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
+
+
+def publish_generation(index_dir: Path, tmp: Path) -> Path:
+    """Make the complete folder `tmp` the next generation: fsync it, rename it into place, point
+    CURRENT at it, then drop what no reader needs. `tmp` is removed if any step fails. Call under build_lock."""
+    try:
         _fsync_tree(tmp)
         previous = current_generation(index_dir)
         number = int(previous.name.split("-")[1]) + 1 if previous else 1
