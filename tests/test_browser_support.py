@@ -3,16 +3,11 @@ verdicts, the conflicting spans and the references, in Japanese and English, wit
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
+from axecheck import assert_accessible
+from test_browser import browser  # noqa: F401 - test_browser's fixture
 
-ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 240_000  # a slow machine waits; nothing here measures time
 
 ARTICLE = ("MF制度の基本\n\n"
@@ -23,17 +18,6 @@ ARTICLE = ("MF制度の基本\n\n"
            "[1] 厚生労働省「原薬等登録原簿に関する質疑応答集(Q&A)について」\n"
            "[2] 厚生労働省「原薬等登録原簿の利用に関する指針について」 https://www.mhlw.go.jp/file/0000203155.pdf\n"
            "[3] 厚生労働省「存在しない通知」 https://example.org/missing.pdf\n")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is not at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -47,19 +31,6 @@ def page(browser):
     page.problems = problems
     yield page
     context.close()
-
-
-def assert_accessible(page, context: str) -> None:
-    """0 axe-core violations (WCAG 2 A/AA rules) on what is shown now."""
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` at the top of the repository")
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # through DevTools: no CSP exception needed
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-        return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
-    assert result == [], f"axe-core violations on {context}: {json.dumps(result, ensure_ascii=False, indent=1)}"
 
 
 def test_an_author_pastes_an_article_and_reads_verdicts_conflicts_and_references(sample_api_url, page):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import httpx
 import pytest
 from apiserver import LiveServer, write_pdf
+from axecheck import assert_accessible
 from test_browser import browser, expect, page  # noqa: F401 - test_browser's fixtures
 
 from govqa import catalog
@@ -16,24 +16,9 @@ from govqa.build import build_index
 from govqa.config import Settings
 from govqa.tokens import TokenStore
 
-ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 QUESTION = "How much is the Quokka kiosk budget for fiscal 2026?"
 ANSWER_TEXT = ("Quokka kiosk budget. The Quokka kiosk budget for fiscal 2026 is 48 million yen, "
                "approved by the finance section in February.")
-
-
-def no_axe_violations(page, context: str) -> None:
-    """0 axe-core violations (WCAG 2 A/AA rules) on what is shown now."""
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` at the top of the repository")
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # through the DevTools protocol: no CSP exception
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-        return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
-    assert found == [], f"axe-core violations on {context}: {json.dumps(found, ensure_ascii=False, indent=1)}"
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +69,7 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
     enter_key(page, site["editor"])
     expect(page.locator("#upload-form")).to_be_visible()
     expect(page.locator("#upload-collection option")).to_have_text(["財政課 (zaisei)"])
-    no_axe_violations(page, "the upload view (Japanese)")
+    assert_accessible(page, "the upload view (Japanese)")
 
     # A bad file first: the page says why, in words.
     bad = tmp_path / "not-really.pdf"
@@ -100,11 +85,11 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
     expect(done.locator(".upload-stage")).to_contain_text("完了")
     assert done.locator("progress").get_attribute("value") == "100"
     page.screenshot(path=tmp_path / "upload-done.png", full_page=True)
-    no_axe_violations(page, "the upload view with a finished and a failed upload")
+    assert_accessible(page, "the upload view with a finished and a failed upload")
     page.click(".lang-toggle button[data-lang='en']")
     expect(done.locator(".upload-stage")).to_contain_text("Done")
     expect(page.locator("#upload-heading")).to_have_text("Add documents")
-    no_axe_violations(page, "the upload view (English)")
+    assert_accessible(page, "the upload view (English)")
 
     # Ask what only that PDF answers, and open its citation.
     page.click("#tab-search")
@@ -142,7 +127,7 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
     other.goto(site["url"] + "/#upload")
     expect(other.locator("#upload-status")).to_contain_text("追加できません")
     expect(other.locator("#upload-form")).to_be_hidden()
-    no_axe_violations(other, "the upload view for a reader")
+    assert_accessible(other, "the upload view for a reader")
     other.goto(site["url"] + "/#documents")
     expect(other.locator("#documents-body tr").first).to_be_visible()
     assert other.locator(".doc-actions").count() == 0  # a reader gets no replace or delete
@@ -152,7 +137,7 @@ def test_an_editor_drops_a_pdf_and_a_reader_of_another_collection_never_sees_it(
     page.click("#tab-documents")
     row = page.locator("#documents-body tr[data-doc-id='quokka-kiosk-budget']")
     expect(row.locator(".doc-delete")).to_be_visible()
-    no_axe_violations(page, "the documents list with replace and delete")
+    assert_accessible(page, "the documents list with replace and delete")
     (tmp_path / "revised").mkdir()
     revised = write_pdf(tmp_path / "revised" / "quokka-kiosk-budget.pdf", [ANSWER_TEXT.replace("48", "52")])
     row.locator("input[type=file]").set_input_files(str(revised))
@@ -194,7 +179,7 @@ def test_someone_reading_two_collections_can_untick_one(site, browser, tmp_path)
     expect(page.locator(".card[data-doc-id='wallaby-fees']").first).to_be_visible()
     expect(page.locator("#collection-filter")).to_be_visible()
     expect(page.locator("#collection-options label")).to_have_text(["財政課 (zaisei)", "zenchou"])
-    no_axe_violations(page, "the search view with the collection filter")
+    assert_accessible(page, "the search view with the collection filter")
     page.locator("#collection-options input[value='zaisei']").uncheck()
     page.press("#q", "Enter")
     page.wait_for_selector(".card, .status-empty")

@@ -5,13 +5,13 @@ Screenshots go to $GOVQA_TEST_ARTIFACTS (default test-artifacts/ at the top of t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
 import pymupdf
 import pytest
+from axecheck import assert_accessible
 from pagetruth import as_lines, iou, tesseract_rects, text_layer_rects
 from test_browser import browser, expect, fake_answer, page, search  # noqa: F401 - test_browser's fixtures
 from viewercorpus import HTML_PASSAGE
@@ -20,7 +20,6 @@ from govqa.config import Settings
 from govqa.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TEXT_PDF_QUESTION = "細胞・組織加工医薬品等を新たに登録の対象とした理由"  # answered in 000160536 (text layer)
 SCAN_QUESTION = "MF事前登録の変更登録申請を行う際の注意点や手続き方法"  # answered only in 000161338 (a scan)
 
@@ -30,19 +29,6 @@ def artifacts() -> Path:
     folder = Path(os.environ.get("GOVQA_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "viewer"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def assert_accessible(page, context: str) -> None:
-    """0 axe-core violations (WCAG 2 A/AA rules) on what is shown now."""
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci` at the top of the repository")
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")  # through the DevTools protocol: no CSP exception needed
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-        return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
-    assert result == [], f"axe-core violations on {context}: {json.dumps(result, ensure_ascii=False, indent=1)}"
 
 
 def open_viewer_from_first_card(page):
