@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .evalanswers import ANSWER_METRICS, CHART_METRICS, AnswerRun, answer_rows, langs
-from .evalreport import ReportError
+from .evalreport import ReportError, grouped_bars
 
 LABELS = {"n": "n", "unanswerable": "n unanswerable", "abstain_answerable": "abstains (answerable)",
           "abstain_unanswerable": "abstains (unanswerable)", "gold_cited": "gold page cited",
@@ -54,29 +54,8 @@ def _cell(metric: str, value) -> str:
 
 def chart(runs: list[AnswerRun], path: Path) -> None:
     """Grouped bars: one panel per language (and all), one bar group per rate, one colour per backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = ["all", *langs(runs)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True, squeeze=False)
-    width = 0.8 / max(len(runs), 1)
-    for ax, panel in zip(axes[0], panels):
-        for i, run in enumerate(runs):
-            metrics = run.metrics(None if panel == "all" else panel)
-            xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(CHART_METRICS))]
-            ax.bar(xs, [metrics[m] or 0.0 for m in CHART_METRICS], width, label=run.llm)
-        n = runs[0].metrics(None if panel == "all" else panel)["n"]
-        ax.set_title(f"{panel} (n={n})")
-        ax.set_xticks(range(len(CHART_METRICS)), ["gold cited", "gold in passages", "abstain (ans.)",
-                                                   "abstain (unans.)"], rotation=30)
-        ax.set_ylim(0, 1.05)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    grouped_bars(path, runs, [run.llm for run in runs], ["all", *langs(runs)], CHART_METRICS,
+                 ["gold cited", "gold in passages", "abstain (ans.)", "abstain (unans.)"], legend="upper right")
 
 
 def append_report(runs: list[AnswerRun], md: Path) -> Path:

@@ -58,25 +58,34 @@ def _cell(metric: str, value) -> str:
 
 def chart(runs: list[ModeRun], path: Path) -> None:
     """Grouped bars: one panel per language (and all), one bar group per metric, one colour per mode."""
+    grouped_bars(path, runs, [run.mode for run in runs], ["all", *langs_of(runs)], CHART_METRICS, CHART_METRICS,
+                 legend="lower left")
+
+
+def grouped_bars(path: Path, runs: list, names: list[str], panels: list[str], metrics, ticks, legend: str) -> None:
+    """A PNG of bars in [0, 1]: one panel per language ("all" first), a group per metric, a colour per run.
+
+    Each run answers `metrics(lang or None)` with the metrics and `n`; a metric it cannot give
+    (None) is drawn as 0.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = ["all", *langs_of(runs)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True, squeeze=False)
     width = 0.8 / max(len(runs), 1)
     for ax, panel in zip(axes[0], panels):
-        for i, run in enumerate(runs):
-            metrics = run.metrics(None if panel == "all" else panel)
-            xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(CHART_METRICS))]
-            ax.bar(xs, [metrics[m] for m in CHART_METRICS], width, label=run.mode)
+        for i, (run, name) in enumerate(zip(runs, names)):
+            values = run.metrics(None if panel == "all" else panel)
+            xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(metrics))]
+            ax.bar(xs, [values[m] or 0.0 for m in metrics], width, label=name)
         n = runs[0].metrics(None if panel == "all" else panel)["n"]
         ax.set_title(f"{panel} (n={n})")
-        ax.set_xticks(range(len(CHART_METRICS)), CHART_METRICS, rotation=30)
+        ax.set_xticks(range(len(metrics)), ticks, rotation=30)
         ax.set_ylim(0, 1.05)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(loc="lower left", fontsize="small")
+    axes[0][0].legend(loc=legend, fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
