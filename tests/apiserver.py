@@ -114,6 +114,19 @@ def write_pdf(path: Path, pages: list[str], fontname: str = "helv") -> Path:
     return path
 
 
+def sse_events(response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a server-sent event stream (an httpx streaming response)."""
+    import json
+
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    return events
+
+
 @dataclass
 class Corpus:
     folder: Path  # what gets indexed

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
+from apiserver import sse_events
 
 from govqa.citations import markers_in
-
-
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line[6:])))
-    return events
 
 
 @pytest.mark.slow

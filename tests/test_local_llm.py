@@ -16,13 +16,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install -e '.[test]', README)")
+
+from apiserver import sse_events  # noqa: E402
 
 from govqa.answer import answer_events, final_answer  # noqa: E402
 from govqa.citations import markers_in, split_claims  # noqa: E402
@@ -240,16 +241,6 @@ def test_cli_ask_with_a_missing_model_is_one_line(sample_index, tmp_path):
                          capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode != 0 and "GOVQA_LLM_MODEL" in run.stderr and "nothing.gguf" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
-
-
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line[6:])))
-    return events
 
 
 @pytest.mark.slow
