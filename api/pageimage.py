@@ -12,16 +12,15 @@ import threading
 import uuid
 from pathlib import Path
 
-import pymupdf
 from fastapi.responses import FileResponse, Response
 
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
+from govqa.passageimage import render_page
 
 from .files import FileGuard
 
 MIN_WIDTH, MAX_WIDTH = 200, 1600
-_JPEG_QUALITY = 80  # scans: a photo of paper; JPEG is a third of the PNG's size and looks the same
 log = logging.getLogger("govqa.api")
 
 
@@ -36,7 +35,6 @@ class PageImages:
         self.folder = folder
         self._locks: dict[tuple[str, int, int], threading.Lock] = {}
         self._locks_lock = threading.Lock()
-        self._render_lock = threading.Lock()  # MuPDF is not thread-safe
         self._warned = False
 
     def response(self, engine: Engine, files: FileGuard, doc_id: str, page: int, width: int) -> Response:
@@ -68,12 +66,7 @@ class PageImages:
             return self._locks.setdefault((sha, page, width), threading.Lock())
 
     def _render(self, fd: int, size: int, page: int, width: int, jpeg: bool) -> bytes:
-        data = os.pread(fd, size, 0)
-        with self._render_lock, pymupdf.open(stream=data, filetype="pdf") as doc:
-            pdf_page = doc.load_page(page - 1)
-            scale = width / pdf_page.rect.width
-            pixmap = pdf_page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
-            return pixmap.tobytes("jpeg", jpg_quality=_JPEG_QUALITY) if jpeg else pixmap.tobytes("png")
+        return render_page(os.pread(fd, size, 0), page, width, jpeg)
 
     def _store(self, path: Path, data: bytes) -> bool:
         """Write beside and rename, so no reader (or other worker) sees half an image; False if the folder is read-only."""

@@ -169,7 +169,7 @@ def render_page_png(engine: Engine, doc_id: str, page: int, width: int = IMAGE_W
     """A page of an indexed PDF as PNG, from the file as it was indexed (a changed file is refused)."""
     import hashlib
 
-    import pymupdf
+    from .passageimage import render_page
 
     record = engine.document(doc_id)  # the caller's Access: another collection's document is "no document"
     if record.kind != "pdf" or not 1 <= page <= record.pages:
@@ -178,7 +178,4 @@ def render_page_png(engine: Engine, doc_id: str, page: int, width: int = IMAGE_W
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != record.sha256:
         raise NotFound(f"the file of {doc_id!r} has changed since it was indexed; re-run govqa index")
-    with pymupdf.open(stream=data, filetype="pdf") as doc:
-        pdf_page = doc.load_page(page - 1)
-        scale = width / pdf_page.rect.width
-        return pdf_page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False).tobytes("png")
+    return render_page(data, page, width)
