@@ -87,6 +87,18 @@ def test_reindexing_unchanged_files_embeds_nothing(tmp_path, corpus):
     assert second.embedded == 0 and second.reused == second.chunks
 
 
+def test_the_same_folder_named_another_way_is_the_same_documents_not_duplicates(tmp_path, corpus, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = build_index([Path("corpus")], settings_for(tmp_path))
+    again = build_index([corpus.resolve()], settings_for(tmp_path))
+    assert again.documents == first.documents == 3
+    assert first.duplicates == ["corpus/fees.txt"]  # only the real copy, under either name
+    assert again.duplicates == [str(corpus.resolve() / "fees.txt")]
+    documents = Engine.open(settings_for(tmp_path)).documents()
+    assert {d.doc_id for d in documents} == {"copy-of-fees", "minor", "weather"}
+    assert all(d.path.startswith(str(corpus.resolve())) for d in documents)
+
+
 def test_adding_a_file_keeps_the_documents_already_indexed(tmp_path, corpus):
     build_index([corpus / "fees.txt"], settings_for(tmp_path))
     build_index([corpus / "weather.txt"], settings_for(tmp_path))

@@ -311,6 +311,8 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             records.pop(doc_id, None)
         pages: dict[str, list[Page]] = {d: previous.pages_of(d) for d in records} if previous else {}
         path_to_id = {r.path: r.doc_id for r in records.values()}
+        # The same file named another way (absolute now, relative last time) is still that document.
+        file_to_id = {r.file: r.doc_id for r in records.values() if r.file}
         # The same bytes may sit in two collections (a notice sent to two departments): one copy per collection.
         sha_to_id = {(r.collection, r.sha256): r.doc_id for r in records.values()}
 
@@ -329,9 +331,11 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
                 event(f"skip {path}: unreadable ({sha.strerror or sha})")
                 continue
             shown = path.as_posix()
+            if shown not in path_to_id and str(path.resolve()) in file_to_id:
+                path_to_id[shown] = file_to_id[str(path.resolve())]
             target = collection or (records[path_to_id[shown]].collection if shown in path_to_id else DEFAULT_COLLECTION)
             owner = sha_to_id.get((target, sha))
-            if owner is not None and records[owner].path != shown:
+            if owner is not None and owner != path_to_id.get(shown):
                 if shown not in records[owner].duplicates:
                     records[owner].duplicates.append(shown)
                 report.duplicates.append(shown)
