@@ -31,3 +31,6 @@ VARIANTS.update({f"rw2.5-2nd{m}-fw0": _policy(retrieval_weight=2.5, second_withi
 VARIANTS.update({f"2nd-sentence{m}": _policy(second_sentence_within=m) for m in (0.0, 0.1, 0.2, 0.3)})
 VARIANTS.update({f"rw{w}-2nd{m}": _policy(retrieval_weight=w, second_within=m) for w in (1.0, 1.5, 2.0) for m in (0.3, 0.2)})
 VARIANTS["rw2.5-2nd0.3"] = _policy(retrieval_weight=2.5, second_within=0.3)  # the default until allganize-dev was measured
+VARIANTS["no-items"] = _policy(items=False)  # before list items and table rows were quoted
+VARIANTS.update({f"item-penalty{w}": _policy(item_penalty=w) for w in (0.0, 0.1, 0.2, 0.3)})
+VARIANTS.update({f"row-letters{w}": _policy(min_row_letters=w) for w in (0.3, 0.5)})

@@ -642,3 +642,47 @@ def test_the_pages_english_example_question_is_answered_from_its_right_page(samp
         answer = sample_engine.ask(example)
         assert not answer.abstained and "無料" in answer.answer
         assert {(c.doc_id, c.page) for c in answer.citations} == {("000160131", 3)}, example
+
+
+@pytest.mark.parametrize("line, kind", [
+    ("・中小企業は「生産(販売)能力の拡大」の重要度が最も高い", "item"),
+    ("○登録取消しの日から5年を経過しない者", "item"),
+    ("セキュリティ教育・普及啓発 15.6% 27.0% 17.3% 24.3%", "row"),
+    ("申請書の表紙(鑑)については、住所、氏名は外国語でも記載可能です。", "sentence"),
+    ("1.貴社の景況", None),  # a numbered heading answers nothing
+    ("○概要", None),  # too short to say anything
+    ("534 400 380 500 475 451 478", None),  # figures without a word: a chart's axis
+])
+def test_list_items_and_table_rows_are_quoted_as_what_they_are(line, kind):
+    from govqa.extractive import ExtractivePolicy, quote_kind
+
+    assert quote_kind(line, ExtractivePolicy(), first=False) == kind
+
+
+def test_a_slide_of_list_items_is_quoted_rather_than_prose_from_a_lower_page(embedder, tokenize):
+    """The best passage is a slide: list items, no sentence. Before items were quotable, the answer
+    came from the second passage's prose, citing the wrong page."""
+    from dataclasses import replace
+
+    from govqa.extractive import ExtractivePolicy, ExtractiveSummarizer
+
+    slide = hit(1, "登録の拒否事由\n○資本金の額が2,000万円に満たない者\n○登録取消しの日から5年を経過しない者\n"
+                   "○役員に不適格な者がいる場合", doc_id="slides", page=7)
+    prose = hit(2, "登録の申請は、所定の様式により経済産業局に提出します。登録の有効期間は定められていません。",
+                doc_id="guide", page=31)
+    request = SummaryRequest(query="登録取消しの日から何年を経過しない場合、登録が拒否されますか", lang="ja",
+                             passages=[slide, prose], embedder=embedder, tokenize=tokenize)
+    answer = ExtractiveSummarizer().summarize(request)
+    assert "登録取消しの日から5年を経過しない者[1]" in answer.replace(" ", "")
+    before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), items=False)).summarize(request)
+    assert "[1]" not in before  # the test fails without list items
+
+
+def test_words_that_ask_do_not_count_against_coverage(tokenize):
+    from govqa.answerterms import coverage, question_terms
+
+    question = "学習系データと校務系データの連携が困難な原因を、具体的に挙げて説明してください。"
+    passage = "学習系と校務系のネットワークが分離されているため、データの連携が困難である。原因は分離にある。"
+    terms = question_terms(question, "ja", [passage], tokenize, None)
+    assert any(t.source in ("説明", "挙げる") for t in terms)  # the words are there to be ignored
+    assert coverage(question, "ja", terms, [passage], tokenize) == 1.0

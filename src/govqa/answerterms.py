@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .crosslingual import _stems
 from .lexical import _EN_STOP
+from .querywords import asks
 
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]")
@@ -83,6 +84,8 @@ def coverage(query: str, lang: str, terms: list[Term], passages: list[str],
     """Share of the question's key words that the passages hold (an English word counts when a
     term it is part of was found). Off-corpus questions use words the corpus never does."""
     texts = [(normalise(p), set(tokenize(p))) for p in passages]
+    # 「…を挙げて説明してください」 asks; a page that answers never says 説明 or 挙げる.
+    terms = [t for t in terms if not asks(tokenize(t.source))] or terms
     found = [t for t in terms if any(t.found_in(text, words) is not None for text, words in texts)]
     if not translating(lang, passages):
         return len(found) / len(terms) if terms else 0.0

@@ -31,7 +31,11 @@ _QUESTION = re.compile(
     r"|[(（]\s*問\s*[0-9０-９]+\s*[)）](?!\s*を)"  # ... but not "(問5)を参照"
 )
 # A sentence never starts with a particle, an inflection or closing punctuation: the chunk began mid-sentence.
-_CUT_START = re.compile(r"^[をにがはのへでてんっゃゅょーるれりくずねぁぃぅぇぉ、。，．,.)）」』\]］〕・]|^[a-z]")
+_CUT_START = re.compile(r"^[をにがはのへでてんっゃゅょーるれりくずねぁぃぅぇぉ、。，．,.)）」』\]］〕]|^[a-z]")
+# Slide decks and tables state their facts as list items ("・中小企業は…", "○登録取消しの日から5年…")
+# and rows ("セキュリティ教育・普及啓発 15.6% 27.0%"), never as sentences.
+_ITEM_MARK = re.compile(r"^[・●■◆◇○□◎⚫▪▶►➡※]\s*\S")
+_NUMBER = re.compile(r"[0-9０-９]")
 # A Japanese sentence "ending" in Latin letters and an ASCII full stop: OCR read a mark as "." mid-sentence.
 _OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")
 _PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "［"}
@@ -58,6 +62,12 @@ class ExtractivePolicy:
     second_within: float | None = 0.3  # also quote the best sentence of a second page this close; None: never
     second_sentence_within: float = 1.0  # ... if its sentence scores this close to the first's (0-0.3: lost)
     same_language_bonus: float = 0.03
+    # List items and table rows are quoted too (slide decks and tables have no sentences); a quote
+    # that is not a sentence gives up this much against one that is.
+    items: bool = True
+    min_item_chars: int = 12
+    min_row_letters: float = 0.2
+    item_penalty: float = 0.05
     duplicate_overlap: float = 0.7  # character-bigram overlap that makes a near-duplicate
 
 
@@ -69,6 +79,7 @@ class Candidate:
     asked: list[str] = field(default_factory=list)  # the Q&A question it answers
     score: float = 0.0
     focus: bool = False
+    kind: str = "sentence"
 
 
 def _bigrams(text: str) -> set[str]:
@@ -81,18 +92,32 @@ def _near_duplicate(a: Candidate, b: Candidate, policy: ExtractivePolicy) -> boo
     return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= policy.duplicate_overlap
 
 
-def _quotable(text: str, policy: ExtractivePolicy, first: bool) -> bool:
-    """A whole sentence of prose: not a heading, table row, page number, OCR debris or a fragment
-    cut by the chunker (the first sentence of a passage that starts mid-sentence)."""
+def quote_kind(text: str, policy: ExtractivePolicy, first: bool) -> str | None:
+    """"sentence" for a whole sentence of prose, "item" for a list item, "row" for a table row with
+    figures; None for a heading, page number, OCR debris or a fragment cut by the chunker (the first
+    sentence of a passage that starts mid-sentence)."""
     compact = text.replace(" ", "")
     letters = sum(ch.isalpha() for ch in compact)
-    if len(text) < policy.min_chars or letters < 0.5 * len(compact) or heading_of(text):
-        return False
+    if len(text) < policy.min_chars:
+        return None
     if _CUT_START.match(text) and (first or not text[0].isascii()) or _unbalanced(text) or _OCR_CUT_END.search(text):
-        return False
+        return None
     if len(_OCR_NOISE.findall(text)) > policy.max_noise * len(compact):
-        return False
-    return bool(_SENTENCE_END.search(text)) or len(text) >= policy.long_unstopped
+        return None
+    prose = letters >= 0.5 * len(compact)
+    if prose and not heading_of(text) and (_SENTENCE_END.search(text) or len(text) >= policy.long_unstopped):
+        return "sentence"
+    if not policy.items or len(compact) < policy.min_item_chars:
+        return None
+    if prose and _ITEM_MARK.match(text):
+        return "item"
+    if letters >= policy.min_row_letters * len(compact) and _NUMBER.search(text) and not heading_of(text):
+        return "row"
+    return None
+
+
+def _quotable(text: str, policy: ExtractivePolicy, first: bool) -> bool:
+    return quote_kind(text, policy, first) == "sentence"
 
 
 def _unbalanced(text: str) -> bool:
@@ -134,12 +159,13 @@ class ExtractiveSummarizer:
                     asked = asked + [sentence] if not answered else [sentence]
                     answered = False
                     continue
-                if sentence in seen or not _quotable(sentence, self.policy, first=position == 0 and hit.start > 0):
+                kind = None if sentence in seen else quote_kind(sentence, self.policy, position == 0 and hit.start > 0)
+                if kind is None:
                     continue
                 answered = True
                 seen.add(sentence)
                 found.append(Candidate(n=n, position=position, text=sentence[: self.policy.max_chars],
-                                       asked=list(asked)))
+                                       asked=list(asked), kind=kind))
         return found
 
     def terms(self, request: SummaryRequest) -> list[Term]:
@@ -180,6 +206,7 @@ class ExtractiveSummarizer:
             c.focus = gives(focus, c.text)
             c.score = ((1 - p.asked_weight) * own + p.asked_weight * max(own, via_question)
                        + (p.focus_weight if c.focus else 0.0)
+                       - (p.item_penalty if c.kind != "sentence" else 0.0)
                        + (p.same_language_bonus if detect_lang(c.text) == request.lang else 0.0))
         return {n: overlap(row) for n, row in union.items()}
 

@@ -24,3 +24,8 @@ def content_words(tokens: list[str]) -> list[str]:
     """The tokens without question words; all of them if nothing else would be left."""
     kept = [t for t in tokens if t not in _JA and t not in _EN]
     return kept or tokens
+
+
+def asks(tokens: list[str]) -> bool:
+    """Is a term made only of question words (「説明」, 「挙げる」, "explain")? It says nothing a page could hold."""
+    return bool(tokens) and all(t in _JA or t in _EN for t in tokens)
