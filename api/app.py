@@ -141,7 +141,9 @@ def _engine(request: Request) -> Engine:
     engine = request.app.state.engine
     if engine is None:  # only when a server skipped the lifespan startup (uvicorn --lifespan off)
         raise IndexNotLoaded("the index is not loaded yet; start the server with `govqa serve`")
-    return engine
+    # A shared database (GOVQA_STORE): a build from any machine is served without a reload; /health asks every time.
+    request.app.state.reloader.follow(now=request.url.path == "/health")
+    return request.app.state.engine
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]

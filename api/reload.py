@@ -12,15 +12,17 @@ import logging
 import os
 import signal
 import threading
+import time
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from govqa.config import Settings
 from govqa.engine import Engine
-from govqa.store import IndexReader, current_generation
+from govqa.store import live_generation, open_reader
 
 log = logging.getLogger("govqa.api")
+FOLLOW_SECONDS = 1.0  # with a shared database, how often a server asks which generation is live
 
 
 class Reloader:
@@ -30,28 +32,43 @@ class Reloader:
         self.app = app
         self.settings = settings
         self._lock = threading.Lock()
+        self._next_check = 0.0
+
+    def follow(self, now: bool = False) -> None:
+        """With GOVQA_STORE: swap in a generation any machine built (asked at most every FOLLOW_SECONDS,
+        or `now`). An unreachable database raises StoreUnavailable (503) and is asked again next time."""
+        engine = self.app.state.engine
+        if not self.settings.store or engine is None:
+            return
+        moment = time.monotonic()
+        if not now and moment < self._next_check:
+            return
+        self._next_check = moment + FOLLOW_SECONDS
+        if live_generation(self.settings) != engine.reader.generation:
+            self.reload()
 
     def reload(self) -> dict:
         """Swap in the current generation; an index that fails to load leaves the old one serving."""
         with self._lock:
             old: Engine | None = self.app.state.engine
-            previous = old.reader.path.name if old is not None else None
-            live = current_generation(self.settings.index_dir)
-            if old is not None and live is not None and live.resolve() == old.reader.path.resolve():
+            previous = old.reader.generation if old is not None else None
+            live = live_generation(self.settings)
+            if old is not None and live is not None and live == old.reader.generation:
                 return self._result("unchanged", old, previous)
-            if old is not None and _supervisor() is not None:
+            # Workers on a shared database follow it each by itself (follow); a folder's are restarted.
+            if old is not None and _supervisor() is not None and not self.settings.store:
                 return self._restart_workers(old, previous, live)
             new = self._open(old)
             new.warm()  # the new generation's pages are faulted in here, not by the first requests
             self.app.state.engine = new
-            log.info("index reloaded", extra={"event": "reload", "generation": new.reader.path.name,
+            log.info("index reloaded", extra={"event": "reload", "generation": new.reader.generation,
                                               "previous": previous, "documents": len(new.reader.documents)})
             return self._result("reloaded", new, previous)
 
     def _open(self, old: Engine | None) -> Engine:
         if old is None:
             return Engine.open(self.settings)
-        reader = IndexReader.open(self.settings.index_dir)
+        reader = open_reader(self.settings)
         if reader.manifest.embedder == old.reader.manifest.embedder and reader.manifest.dim == old.embedder.dim:
             return Engine(reader, old.embedder, self.settings)  # the loaded model is reused, not loaded twice
         return Engine.open(self.settings)
@@ -59,16 +76,16 @@ class Reloader:
     def _restart_workers(self, old: Engine, previous: str | None, live) -> dict:
         # `govqa serve --workers N`: this process is one of N. Its supervisor restarts them one by
         # one on SIGHUP, each finishing its requests first, so every worker gets the new index.
-        IndexReader.open(self.settings.index_dir)  # a broken index answers 409 here and nothing restarts
+        open_reader(self.settings)  # a broken index answers 409 here and nothing restarts
         os.kill(_supervisor(), signal.SIGHUP)
-        log.info("workers restarting on the new index", extra={"event": "reload", "generation": live.name,
+        log.info("workers restarting on the new index", extra={"event": "reload", "generation": live,
                                                                 "previous": previous})
-        return {"status": "restarting", "generation": live.name, "previous": previous,
+        return {"status": "restarting", "generation": live, "previous": previous,
                 "documents": len(old.reader.documents), "chunks": old.reader.size}
 
     @staticmethod
     def _result(status: str, engine: Engine, previous: str | None) -> dict:
-        return {"status": status, "generation": engine.reader.path.name, "previous": previous,
+        return {"status": status, "generation": engine.reader.generation, "previous": previous,
                 "documents": len(engine.reader.documents), "chunks": engine.reader.size}
 
 

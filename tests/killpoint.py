@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-WATCHED = (os.path.join("govqa", "store.py"), os.path.join("govqa", "build.py"))
+WATCHED = (os.path.join("govqa", "store", "embedded.py"), os.path.join("govqa", "build.py"))
 
 
 def main() -> None:

@@ -111,12 +111,12 @@ def test_a_crash_during_a_build_leaves_the_previous_index_answering(tmp_path, co
     before = [h.to_dict() for h in Engine.open(settings_for(tmp_path)).search("手数料", k=3)]
     live = current_generation(tmp_path / "index")
 
-    import govqa.store
+    import govqa.store.embedded
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed mid-write")
 
-    monkeypatch.setattr(govqa.store, "_write_sqlite", crash)
+    monkeypatch.setattr(govqa.store.embedded, "_write_sqlite", crash)
     with pytest.raises(KeyboardInterrupt):
         build_index([corpus], settings_for(tmp_path))
     assert current_generation(tmp_path / "index") == live

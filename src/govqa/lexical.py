@@ -169,6 +169,15 @@ class LexicalIndex:
         keep = scores[top] > 0
         return top[keep], scores[top][keep].astype(np.float32)
 
+    def postings(self):
+        """(token, rows, BM25 contributions) per word, as bm25s computed them: what the PostgreSQL
+        store writes, so that it ranks with the same numbers."""
+        matrix = self._bm25.scores
+        for token, column in self._vocab.items():
+            if token and column + 1 < len(matrix["indptr"]):  # bm25s adds "" past the last column
+                start, end = matrix["indptr"][column], matrix["indptr"][column + 1]
+                yield token, matrix["indices"][start:end], matrix["data"][start:end]
+
     def _weighted_scores(self, weights: dict[str, float]):
         import numpy as np
 

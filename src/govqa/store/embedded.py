@@ -1,4 +1,4 @@
-"""The index on disk: manifest + FAISS vectors + SQLite chunk/page store + BM25, written atomically.
+"""The embedded store, an index folder: manifest + FAISS vectors + SQLite chunk/page store + BM25, written atomically.
 
 Layout of an index folder:
     CURRENT          one line naming the live generation (replaced atomically)
@@ -16,62 +16,30 @@ import os
 import shutil
 import sqlite3
 import threading
-import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, inuse, pagelex
-from .errors import IndexFormatError, IndexNotFound
-from .lexical import LexicalIndex, Tokenizer
-from .models import Chunk, Page
+from .. import inuse, pagelex
+from ..errors import IndexFormatError, IndexNotFound
+from ..lexical import LexicalIndex, Tokenizer
+from ..models import Chunk, Page
+from .base import (  # noqa: F401  (re-exported: `from govqa.store import DocRecord` reads them from here)
+    DEFAULT_COLLECTION,
+    FORMAT_VERSION,
+    DocRecord,
+    IndexManifest,
+    RowFilter,
+    StoredChunk,
+    collection_filter,
+)
 
-FORMAT_VERSION = 1
 EXACT_MAX = 200_000  # vectors searched exactly (IndexFlatIP); larger indexes use IVF (vector_index)
 IVF_TRAIN_PER_LIST = 40  # training vectors per IVF list (FAISS warns below 39)
 IVF_NPROBE = 64  # lists searched per query; bench/bench_ann.py: recall vs exact at 1M
-DEFAULT_COLLECTION = "default"  # every document belongs to one collection; older indexes hold only this one
-
-
-@dataclass
-class DocRecord:
-    doc_id: str
-    title: str
-    path: str
-    sha256: str
-    pages: int
-    lang: str
-    kind: str
-    file: str = ""  # absolute path of the original, for the file route
-    source_path: str = ""  # what answers show: relative to the folder it was indexed from (sourcepath.py)
-    url: str | None = None
-    publisher: str | None = None
-    year: int | None = None
-    date: str | None = None
-    ocr_pages: list[int] = field(default_factory=list)
-    unindexed_pages: list[int] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    collection: str = DEFAULT_COLLECTION
-
-
-@dataclass
-class IndexManifest:
-    embedder: str
-    dim: int
-    documents: list[DocRecord]
-    chunks: int
-    chunk_policy: dict
-    format_version: int = FORMAT_VERSION
-    govqa_version: str = __version__
-    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-
-    @classmethod
-    def from_json(cls, data: dict) -> "IndexManifest":
-        docs = [DocRecord(**d) for d in data.pop("documents")]
-        return cls(documents=docs, **data)
 
 
 def _fsync_file(path: Path) -> None:
@@ -297,31 +265,6 @@ class SearchOnCallingThread:
         return getattr(self.index, name)
 
 
-class RowFilter:
-    """The rows (chunks) a search may return: a boolean mask, and the same as a FAISS selector."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        import faiss
-
-        self.mask = mask
-        self.count = int(mask.sum())
-        self._bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap reads bit i of byte i >> 3
-        self.selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bits))
-
-
-@dataclass
-class StoredChunk:
-    row: int
-    doc_id: str
-    page: int
-    start: int
-    end: int
-    text: str
-    heading: str
-    lang: str
-    boxes: list[list[float]] = field(default_factory=list)
-
-
 class IndexReader:
     """A loaded generation: safe for concurrent readers (one SQLite connection per thread)."""
 
@@ -406,8 +349,7 @@ class IndexReader:
                     number = {doc_id: i for i, doc_id in enumerate(self.documents)}
                     self._row_docs = np.fromiter((number[d] for (d,) in self._db().execute(
                         "SELECT doc_id FROM chunks ORDER BY id")), dtype=np.int32, count=self.size)
-                chosen = np.array([d.collection in collections for d in self.documents.values()], dtype=bool)
-                found = RowFilter(chosen[self._row_docs] if len(chosen) else np.zeros(self.size, dtype=bool))
+                found = collection_filter(self.documents, self._row_docs, collections, self.size)
                 if len(self._filters) >= 64:  # one per distinct set of collections asked for; a few in practice
                     self._filters.clear()
                 self._filters[collections] = found
@@ -428,3 +370,7 @@ class IndexReader:
     @property
     def size(self) -> int:
         return int(self.vectors.ntotal)
+
+    @property
+    def generation(self) -> str:
+        return self.path.name

@@ -1,0 +1,140 @@
+"""What every store holds and what retrieval reads from it: the records, and the one reader protocol.
+
+Two stores implement `IndexStore` side by side: `embedded` (an index folder: FAISS + SQLite +
+BM25 files, the default) and `postgres` (PostgreSQL + pgvector, `GOVQA_STORE=postgresql://…`).
+Retrieval (retrieve.py, pagelex.py, crosslingual.py) is written against the protocol and never
+knows which one it holds; both rank with the same BM25 numbers over the same fugashi tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Protocol
+
+import numpy as np
+
+from .. import __version__
+from ..lexical import Tokenizer
+from ..models import Page
+
+FORMAT_VERSION = 1
+DEFAULT_COLLECTION = "default"  # every document belongs to one collection; older indexes hold only this one
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    title: str
+    path: str
+    sha256: str
+    pages: int
+    lang: str
+    kind: str
+    file: str = ""  # absolute path of the original, for the file route
+    source_path: str = ""  # what answers show: relative to the folder it was indexed from (sourcepath.py)
+    url: str | None = None
+    publisher: str | None = None
+    year: int | None = None
+    date: str | None = None
+    ocr_pages: list[int] = field(default_factory=list)
+    unindexed_pages: list[int] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    collection: str = DEFAULT_COLLECTION
+
+
+@dataclass
+class IndexManifest:
+    embedder: str
+    dim: int
+    documents: list[DocRecord]
+    chunks: int
+    chunk_policy: dict
+    format_version: int = FORMAT_VERSION
+    govqa_version: str = __version__
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IndexManifest":
+        docs = [DocRecord(**d) for d in data.pop("documents")]
+        return cls(documents=docs, **data)
+
+
+class RowFilter:
+    """The rows (chunks) a search may return: a boolean mask, and the same as a FAISS selector."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        import faiss
+
+        self.mask = mask
+        self.count = int(mask.sum())
+        self._bits = np.packbits(mask, bitorder="little")  # IDSelectorBitmap reads bit i of byte i >> 3
+        self.selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bits))
+
+
+@dataclass
+class StoredChunk:
+    row: int
+    doc_id: str
+    page: int
+    start: int
+    end: int
+    text: str
+    heading: str
+    lang: str
+    boxes: list[list[float]] = field(default_factory=list)
+
+
+def collection_filter(documents: dict[str, DocRecord], row_docs: np.ndarray, collections: frozenset[str],
+                      size: int) -> RowFilter:
+    """The rows of these collections' documents; `row_docs` holds each row's document number (the
+    order of `documents`)."""
+    chosen = np.array([d.collection in collections for d in documents.values()], dtype=bool)
+    return RowFilter(chosen[row_docs] if len(chosen) else np.zeros(size, dtype=bool))
+
+
+class Vectors(Protocol):
+    ntotal: int
+
+    def search(self, queries: np.ndarray, k: int, allowed: RowFilter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k nearest rows by inner product, best first, -1 where fewer exist."""
+
+
+class Lexical(Protocol):
+    """BM25 (bm25s' Lucene formula) over Tokenizer tokens, one row per chunk, page or document."""
+
+    num_docs: int
+
+    def search(self, query: str, n: int, tokens: list[str] | None = None, weights: dict[str, float] | None = None,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def known(self, tokens: list[str]) -> list[str]: ...
+    def query_tokens(self, query: str) -> list[str]: ...
+    def idf(self, token: str) -> float: ...
+    def rows_with(self, token: str) -> np.ndarray: ...
+    def warm(self) -> None: ...
+
+
+class IndexStore(Protocol):
+    """One live generation of an index, as retrieval and the Engine read it; safe for concurrent readers."""
+
+    manifest: IndexManifest
+    documents: dict[str, DocRecord]
+    collections: set[str]
+    tokenizer: Tokenizer
+    vectors: Vectors
+    lexical: Lexical
+    page_lexical: object  # pagelex.PageLexical over two Lexical indexes (pages, documents), or None
+    chunk_langs: np.ndarray  # True where a row's passage is Japanese
+    has_boxes: bool
+    path: PurePath  # for messages; the generation's folder in the embedded store
+
+    @property
+    def generation(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    def chunks(self, rows: list[int]) -> dict[int, StoredChunk]: ...
+    def page_text(self, doc_id: str, page: int) -> str | None: ...
+    def pages_of(self, doc_id: str) -> list[Page]: ...
+    def row_filter(self, collections: frozenset[str] | None) -> RowFilter | None: ...
+    def warm(self) -> None: ...

@@ -1,0 +1,214 @@
+"""The PostgreSQL store's reader: one generation, searched in SQL (pgvector, BM25 postings), same answers as embedded.
+
+Dense search is pgvector's inner product (`<#>`): exact below pgwrite.PG_EXACT_MAX chunks, HNSW
+above. BM25 sums the per-row contributions bm25s computed at build time (the postings of
+govqa_g<N>_terms), so both stores rank with the same numbers. What a query needs per row
+(script, page, document: a few bytes a chunk) is read once when the generation is opened.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import threading
+from pathlib import PurePosixPath
+
+import numpy as np
+
+from ..errors import IndexNotFound
+from ..lexical import Tokenizer
+from ..models import Page
+from ..pagelex import PageLexical
+from .base import IndexManifest, RowFilter, StoredChunk, collection_filter
+from .pgschema import Database, check_schema
+from .pgwrite import table
+
+EF_SEARCH = 200  # HNSW candidates per query; bench/bench_pgstore.py: recall@10 vs exact by ef_search
+ALL = object()
+
+
+def _rows_clause(allowed_mask: np.ndarray | None, column: str) -> tuple[str, tuple]:
+    """A WHERE condition keeping only the allowed rows (whichever list is shorter is sent)."""
+    if allowed_mask is None:
+        return "true", ()
+    chosen = np.flatnonzero(allowed_mask)
+    if len(chosen) * 2 <= len(allowed_mask):
+        return f"{column} = ANY(%s)", (chosen.astype(np.int32).tolist(),)
+    return f"NOT ({column} = ANY(%s))", (np.flatnonzero(~allowed_mask).astype(np.int32).tolist(),)
+
+
+class PgVectors:
+    def __init__(self, db: Database, gen_id: int, size: int, exact: bool) -> None:
+        self.db, self.table, self.ntotal, self.exact = db, table(gen_id, "chunks"), size, exact
+
+    def search(self, queries: np.ndarray, k: int, allowed: RowFilter | None = None):
+        vector = np.asarray(queries[0], dtype=np.float32)
+        where, params = _rows_clause(None if allowed is None else allowed.mask, "row")
+        # ORDER BY the distance alone lets the planner use the HNSW index; exact search also orders ties by row.
+        order = "embedding <#> %s, row" if self.exact else "embedding <#> %s"
+        sql = f"SELECT row, -(embedding <#> %s) FROM {self.table} WHERE {where} ORDER BY {order} LIMIT %s"
+
+        def search(conn):
+            with conn.transaction():
+                if not self.exact:
+                    conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, k)}")
+                    if allowed is not None:  # a filtered HNSW scan goes on until it has k rows
+                        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+                return conn.execute(sql, (vector, *params, vector, k)).fetchall()
+
+        found = self.db.run(search)
+        rows = np.full((1, k), -1, dtype=np.int64)
+        scores = np.full((1, k), -np.inf, dtype=np.float32)
+        for i, (row, score) in enumerate(found):
+            rows[0, i], scores[0, i] = row, score
+        return scores, rows
+
+
+class PgLexical:
+    """One BM25 index (kind 0: chunks, 1: pages, 2: documents) scored in SQL from its postings."""
+
+    def __init__(self, db: Database, gen_id: int, kind: int, num_docs: int, tokenizer: Tokenizer) -> None:
+        self.db, self.table, self.kind, self.num_docs, self._tokenizer = db, table(gen_id, "terms"), kind, num_docs, tokenizer
+        self._df: dict[str, int] = {}  # a generation never changes: what was looked up stays true
+        self._lock = threading.Lock()
+
+    def _lookup(self, tokens) -> None:
+        missing = [t for t in dict.fromkeys(tokens) if t not in self._df]
+        if not missing:
+            return
+        found = dict(self.db.fetch(f"SELECT term, cardinality(rows) FROM {self.table} WHERE kind = %s AND term = ANY(%s)",
+                                   (self.kind, missing)))
+        with self._lock:
+            if len(self._df) > 200_000:
+                self._df.clear()
+            self._df.update((t, found.get(t, 0)) for t in missing)
+
+    def known(self, tokens: list[str]) -> list[str]:
+        self._lookup(tokens)
+        return [t for t in dict.fromkeys(tokens) if t and self._df.get(t)]
+
+    def query_tokens(self, query: str) -> list[str]:
+        return self.known(self._tokenizer(query))
+
+    def idf(self, token: str) -> float:
+        self._lookup([token])
+        df = self._df.get(token, 0)
+        return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+
+    def rows_with(self, token: str) -> np.ndarray:
+        found = self.db.fetch(f"SELECT rows FROM {self.table} WHERE kind = %s AND term = %s", (self.kind, token))
+        return np.array(found[0][0] if found else [], dtype=np.int64)
+
+    def search(self, query: str, n: int, tokens=None, weights=None, allowed=None):
+        if weights is not None:
+            terms = {t: w for t, w in sorted(weights.items()) if w > 0}
+        else:
+            tokens = self.query_tokens(query) if tokens is None else tokens
+            terms = {}
+            for t in tokens:  # a word given twice counts twice, as in bm25s
+                terms[t] = terms.get(t, 0.0) + 1.0
+        if not terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        where, params = _rows_clause(allowed, "p.r")
+        found = self.db.fetch(
+            f"SELECT p.r, sum(p.s * q.w) AS score FROM {self.table} t "
+            f"JOIN unnest(%s::text[], %s::float8[]) AS q(term, w) ON t.kind = %s AND t.term = q.term "
+            f"CROSS JOIN LATERAL unnest(t.rows, t.scores) AS p(r, s) WHERE {where} "
+            f"GROUP BY p.r ORDER BY score DESC, p.r LIMIT %s",
+            (list(terms), list(terms.values()), self.kind, *params, n))
+        rows = np.array([r for r, _ in found], dtype=np.int64)
+        scores = np.array([s for _, s in found], dtype=np.float32)
+        keep = scores > 0
+        return rows[keep], scores[keep]
+
+    def warm(self) -> None:
+        pass
+
+
+class PostgresReader:
+    """A generation in PostgreSQL: the IndexStore protocol (base.py), safe for concurrent readers."""
+
+    def __init__(self, db: Database, gen_id: int, name: str, manifest: IndexManifest, arrays: dict, exact: bool) -> None:
+        self.db, self.gen_id = db, gen_id
+        self.path = PurePosixPath(name)
+        self.manifest = manifest
+        self.documents = {d.doc_id: d for d in manifest.documents}
+        self.collections = {d.collection for d in manifest.documents}
+        self.tokenizer = Tokenizer()
+        self.chunk_langs = arrays["chunk_langs"]
+        self._row_docs = arrays["row_doc"]
+        self.vectors = PgVectors(db, gen_id, len(self.chunk_langs), exact)
+        self.lexical = PgLexical(db, gen_id, 0, len(self.chunk_langs), self.tokenizer)
+        pages = [tuple(p) for p in json.loads(arrays["pages"].tobytes().decode())]
+        page_count, doc_count = (int(n) for n in arrays["num_docs"])
+        self.page_lexical = PageLexical(PgLexical(db, gen_id, 1, page_count, self.tokenizer), pages,
+                                        arrays["chunk_page"].astype(np.int64),
+                                        PgLexical(db, gen_id, 2, doc_count, self.tokenizer))
+        self.has_boxes = True
+        self._filters: dict[frozenset[str], RowFilter] = {}
+        self._filters_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str) -> "PostgresReader":
+        db = Database.shared(url)
+        gen_id = db.run(lambda conn: (check_schema(conn, url),
+                                      conn.execute("SELECT generation FROM govqa_current").fetchone()[0])[1])
+        if gen_id is None:
+            raise IndexNotFound("the database holds no index yet: build one with `govqa index PATH --store URL`")
+        return cls.load(db, gen_id)
+
+    @classmethod
+    def load(cls, db: Database, gen_id: int) -> "PostgresReader":
+        name, manifest, blob, exact = db.fetch("SELECT name, manifest, arrays, exact FROM govqa_generations WHERE id = %s",
+                                               (gen_id,))[0]
+        arrays = dict(np.load(io.BytesIO(blob)))
+        return cls(db, gen_id, name, IndexManifest.from_json(json.loads(manifest)), arrays, exact)
+
+    @property
+    def generation(self) -> str:
+        return self.path.name
+
+    @property
+    def size(self) -> int:
+        return self.vectors.ntotal
+
+    def chunks(self, rows: list[int]) -> dict[int, StoredChunk]:
+        if not rows:
+            return {}
+        found = self.db.fetch(f'SELECT row, doc_id, page, start, "end", text, heading, lang, boxes FROM '
+                              f'{table(self.gen_id, "chunks")} WHERE row = ANY(%s)', ([int(r) for r in rows],))
+        return {row[0]: StoredChunk(*row[:8], boxes=json.loads(row[8] or "[]")) for row in found}
+
+    def page_text(self, doc_id: str, page: int) -> str | None:
+        found = self.db.fetch(f"SELECT text FROM {table(self.gen_id, 'pages')} WHERE doc_id = %s AND page = %s",
+                              (doc_id, page))
+        return found[0][0] if found else None
+
+    def pages_of(self, doc_id: str) -> list[Page]:
+        found = self.db.fetch(f"SELECT page, text, ocr FROM {table(self.gen_id, 'pages')} WHERE doc_id = %s "
+                              f"ORDER BY page", (doc_id,))
+        return [Page(page=p, text=t, ocr=bool(o)) for p, t, o in found]
+
+    def all_pages(self) -> dict[str, list[Page]]:
+        """Every document's pages in one query (a build reads them all)."""
+        pages: dict[str, list[Page]] = {}
+        for doc_id, p, t, o in self.db.fetch(f"SELECT doc_id, page, text, ocr FROM {table(self.gen_id, 'pages')} "
+                                             f"ORDER BY doc_id, page"):
+            pages.setdefault(doc_id, []).append(Page(page=p, text=t, ocr=bool(o)))
+        return pages
+
+    def row_filter(self, collections: frozenset[str] | None) -> RowFilter | None:
+        if collections is None or self.collections <= collections:
+            return None
+        with self._filters_lock:
+            found = self._filters.get(collections)
+            if found is None:
+                found = collection_filter(self.documents, self._row_docs, collections, self.size)
+                if len(self._filters) >= 64:
+                    self._filters.clear()
+                self._filters[collections] = found
+            return found
+
+    def warm(self) -> None:
+        self.db.fetch("SELECT 1")  # this thread's connection, opened now rather than by the first query
