@@ -1,7 +1,7 @@
 """Run the govqa CLI and SIGKILL it at its N-th step of a build, or of the index writer.
 
-    python tests/killpoint.py N govqa-args...          # the N-th step in store.py or build.py
-    python tests/killpoint.py writer:N govqa-args...   # the N-th step inside store.write_generation
+    python tests/killpoint.py N govqa-args...          # the N-th step in store/embedded.py, store/pgwrite.py or build.py
+    python tests/killpoint.py writer:N govqa-args...   # the N-th step inside the index writer (either store's)
 
 A step is a Python call, a C call (os.fsync, os.rename, faiss.write_index, sqlite) or a return,
 so the kill lands between any two operations, however short. Inside the writer every step
@@ -21,7 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-WATCHED = (os.path.join("govqa", "store", "embedded.py"), os.path.join("govqa", "build.py"))
+WATCHED = (os.path.join("govqa", "store", "embedded.py"), os.path.join("govqa", "build.py"),
+           os.path.join("govqa", "store", "pgwrite.py"))
+WRITERS = ("write_generation", "write")  # the embedded store's writer, and PostgresTarget.write (pgwrite.py)
 
 
 def main() -> None:
@@ -34,7 +36,7 @@ def main() -> None:
         nonlocal writing
         code = frame.f_code
         in_store = code.co_filename.endswith(WATCHED)
-        if in_store and code.co_name == "write_generation" and event in ("call", "return"):
+        if in_store and code.co_name in WRITERS and event in ("call", "return"):
             writing += 1 if event == "call" else -1
         if in_store:
             counts["build"] += 1

@@ -147,19 +147,26 @@ class Database:
     def run(self, work: Callable):
         """work(connection) on this thread's connection; connection failures become StoreUnavailable."""
         psycopg, _ = _psycopg()
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._local.conn = connect(self.url)
-        try:
-            return work(conn)
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            self._local.conn = None
+        for attempt in (1, 2):
+            conn = getattr(self._local, "conn", None)
+            fresh = conn is None or conn.closed
+            if fresh:
+                conn = self._local.conn = connect(self.url)
             try:
-                conn.close()
-            except Exception:
-                pass
-            raise StoreUnavailable(f"the database of --store/GOVQA_STORE ({describe(self.url)}) is unavailable: "
-                                   f"{_first_line(exc)}; retry shortly") from exc
+                return work(conn)
+            except psycopg.errors.UndefinedTable as exc:  # a generation two builds old, dropped meanwhile
+                raise StoreUnavailable("the index changed while this request read it; retry") from exc
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self._local.conn = None
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+                # A kept connection may have been cut while idle (a restart, a failover): reads are
+                # safe to repeat once on a new one. A new connection failing means the database is down.
+                if fresh or attempt == 2:
+                    raise StoreUnavailable(f"the database of --store/GOVQA_STORE ({describe(self.url)}) is "
+                                           f"unavailable: {_first_line(exc)}; retry shortly") from exc
 
     def fetch(self, sql, params=(), binary: bool = False) -> list[tuple]:
         return self.run(lambda conn: conn.execute(sql, params, binary=binary).fetchall())
