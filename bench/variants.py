@@ -50,6 +50,9 @@ HYBRID = {
     **{f"hybrid-cov{int(c * 100):02d}": replace(V2, lexical_coverage=c) for c in (0.5, 1.0, 1.5)},
     **{f"hybrid-pg25-doc25-qw-cov{int(c * 100):02d}": replace(V2, page_weight=0.25, doc_weight=0.25, question_words=True,
                                                               lexical_coverage=c) for c in (0.5, 1.0)},
+    # Page- and document-level signals for English questions through the lexicon's Japanese words.
+    **{f"hybrid-bridge-pg{int(p * 100):02d}-doc{int(d * 100):02d}": FusionConfig(bridge_pages=p, bridge_docs=d)
+       for p, d in ((0.5, 0.25), (0.5, 0.0), (0.25, 0.0), (1.0, 0.0), (0.0, 0.25), (0.25, 0.1))},
 }
 LEXICAL = {
     "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),

@@ -69,17 +69,19 @@ class PageLexical:
         return cls(LexicalIndex.load(folder / "bm25", tokenizer), pages,
                    np.load(folder / "chunk_page.npy", mmap_mode="r"), docs)
 
-    def top(self, tokens: list[str], n: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:
-        """The n best page rows with a positive score for these query tokens, best first, and their scores;
-        with `allowed` (a store.RowFilter over chunks), only pages with an allowed chunk."""
+    def top(self, tokens: list[str], n: int, allowed=None,
+            weights: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The n best page rows with a positive score for these query tokens (or this weighted bag of
+        words), best first, and their scores; with `allowed` (a store.RowFilter over chunks), only pages
+        with an allowed chunk."""
         known = self.index.known(tokens)
-        if not known:
+        if not known and not weights:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         mask = None
         if allowed is not None:
             mask = np.zeros(len(self.pages), dtype=bool)
             mask[np.asarray(self.chunk_page)[allowed.mask]] = True
-        return self.index.search("", n, tokens=known, allowed=mask)
+        return self.index.search("", n, tokens=known, weights=weights or None, allowed=mask)
 
 
 def doc_text(doc_id: str, title: str, pages: list[Page], chunks: list[Chunk]) -> str:
@@ -89,28 +91,31 @@ def doc_text(doc_id: str, title: str, pages: list[Page], chunks: list[Chunk]) ->
     return "\n".join([title, *headings, first])
 
 
-def doc_evidence(pages: PageLexical, tokens: list[str], pool: set[int], allowed=None) -> list[tuple[int, float]]:
-    """(chunk row, its document's BM25) for the passages in `pool`; with `allowed` (a store.RowFilter),
-    documents without an allowed chunk are left out (they would set the scale)."""
+def doc_evidence(pages: PageLexical, tokens: list[str], pool: set[int], allowed=None,
+                 weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
+    """(chunk row, its document's BM25) for the passages in `pool` (for the query tokens, or a weighted
+    bag of words); with `allowed` (a store.RowFilter), documents without an allowed chunk are left out
+    (they would set the scale)."""
     if pages.docs is None:
         return []
     known = pages.docs.known(tokens)
-    if not known:
+    if not known and not weights:
         return []
     mask = None
     if allowed is not None:
         mask = np.zeros(pages.docs.num_docs, dtype=bool)
         mask[pages.page_doc[np.asarray(pages.chunk_page)[allowed.mask]]] = True
-    rows, scores = pages.docs.search("", pages.docs.num_docs, tokens=known, allowed=mask)
+    rows, scores = pages.docs.search("", pages.docs.num_docs, tokens=known, weights=weights or None, allowed=mask)
     score_of = dict(zip(rows.tolist(), scores.tolist()))
     found = [(row, score_of.get(int(pages.page_doc[pages.chunk_page[row]]), 0.0)) for row in sorted(pool)]
     return [(row, score) for row, score in found if score > 0]
 
 
-def page_evidence(pages: PageLexical, tokens: list[str], n: int, pool: set[int], allowed=None) -> list[tuple[int, float]]:
+def page_evidence(pages: PageLexical, tokens: list[str], n: int, pool: set[int], allowed=None,
+                  weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
     """(chunk row, its page's BM25) for the passages in `pool` on the n best pages; a best page
     with no passage in the pool brings its first one, so a page found only as a whole is not lost."""
-    top_pages, scores = pages.top(tokens, n, allowed)
+    top_pages, scores = pages.top(tokens, n, allowed, weights)
     if not len(top_pages):
         return []
     score_of = dict(zip(top_pages.tolist(), scores.tolist()))

@@ -66,6 +66,10 @@ class FusionConfig:
     # BM25 scores are divided by the best one, or by this share of the query words' summed IDF if larger:
     # a best passage that matches little of a long question then counts less (0: the best one alone).
     lexical_coverage: float = 0.0
+    # The page- and document-level signals for a question in the other script, through its translated words
+    # (the share of dense candidates in the other script scales them, as it scales the passage bridge).
+    bridge_pages: float = 0.0  # weight of the translated page signal (x the other-script share)
+    bridge_docs: float = 0.0  # weight of the translated document signal
 
 
 # The modes a user chooses from. Research variants (earlier defaults, levers measured against
@@ -140,15 +144,23 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
         terms = feedback_terms([c.text for c in best], reader.tokenizer, reader.lexical, config.feedback_terms)
         if terms:
             lists.append((lexical_candidates(reader, "", other, n, weights=terms, allowed=allowed), config.feedback_weight))
-    if lexicon is not None and config.lexicon_weight and query_lang == "en":
-        anchor = None
-        if config.lexicon_anchor:
-            rows = [row for row, _ in dense if row in stored and stored[row].lang == other]
-            anchor = np.array(rows[:config.lexicon_anchor], dtype=np.int64)
-        terms = lexicon.translate(query, reader.lexical, reader.tokenizer, anchor, config.lexicon_content_only)
+    if config.lexicon_weight:
+        terms = translated_terms(reader, query, query_lang, dense, stored, config, lexicon)
         if terms:
             lists.append((lexical_candidates(reader, "", other, n, weights=terms, allowed=allowed), config.lexicon_weight))
     return [(found, weight) for found, weight in lists if found]
+
+
+def translated_terms(reader: IndexReader, query: str, query_lang: str, dense: list[tuple[int, float]], stored: dict,
+                     config: FusionConfig, lexicon: Lexicon | None) -> dict[str, float]:
+    """An English question's words in Japanese (the lexicon's senses the best dense passages use), weighted."""
+    if lexicon is None or query_lang != "en":
+        return {}
+    anchor = None
+    if config.lexicon_anchor:
+        rows = [row for row, _ in dense if row in stored and stored[row].lang == "ja"]
+        anchor = np.array(rows[:config.lexicon_anchor], dtype=np.int64)
+    return lexicon.translate(query, reader.lexical, reader.tokenizer, anchor, config.lexicon_content_only) or {}
 
 
 def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], config: FusionConfig,
@@ -232,6 +244,14 @@ def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, m
             evidence.append((found, config.page_weight * share))
         if config.doc_weight:
             evidence.append((doc_evidence(reader.page_lexical, tokens, pool, allowed), config.doc_weight * share))
+        terms = translated_terms(reader, query, query_lang, dense, stored, config, lexicon) \
+            if (config.bridge_pages or config.bridge_docs) and share < 1.0 else {}
+        if terms and config.bridge_pages:
+            found = page_evidence(reader.page_lexical, [], config.page_candidates, pool, allowed, weights=terms)
+            evidence.append((found, config.bridge_pages * (1.0 - share)))
+        if terms and config.bridge_docs:
+            found = doc_evidence(reader.page_lexical, [], pool, allowed, weights=terms)
+            evidence.append((found, config.bridge_docs * (1.0 - share)))
     ceiling = config.lexical_coverage * sum(map(reader.lexical.idf, reader.lexical.known(tokens)))
     ranked = fuse(dense, lexical, config, share, extra, evidence, ceiling)
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
