@@ -62,6 +62,19 @@ def test_an_author_pastes_an_article_and_reads_verdicts_conflicts_and_references
     assert "参考文献" not in " ".join(claims.all_inner_texts()[:1])
     assert_accessible(page, "the article check with results (ja)")
 
+    # The contradicting passage's page, framed, opens in the citation viewer; Esc gives focus back.
+    thumb = claims.nth(1).locator(".claim-passage button.thumb").first
+    expect(thumb.locator(".hl").first).to_be_attached()
+    thumb.click()
+    expect(page.locator("#viewer")).to_be_visible()
+    expect(page.locator("#viewer-where")).to_contain_text("1ページ")
+    assert "/documents/000203155/pages/1/image" in page.get_attribute("#viewer-img", "src")
+    expect(page.locator("#viewer-frame .hl").first).to_be_attached()
+    assert_accessible(page, "the citation viewer opened from the article check (ja)")
+    page.keyboard.press("Escape")
+    expect(page.locator("#viewer")).to_be_hidden()
+    expect(thumb).to_be_focused()
+
     page.click(".lang-toggle button[data-lang='en']")
     expect(page.locator("#support-heading")).to_have_text("Check an article's claims against the documents")
     expect(page.locator("#support-summary")).to_have_text(

@@ -111,6 +111,8 @@ function renderConflicts(conflicts) {
 
 function renderPassage(hit) {
   const item = el("li", "claim-passage");
+  // The page with the passage framed, opening the citation viewer (viewer.js), as on the search cards.
+  if (window.GOVQA_VIEWER) item.append(window.GOVQA_VIEWER.thumbnail(hit));
   const link = el("a", null, `${hit.title || hit.doc_id}, ${app.t("page", { n: hit.page })}`);
   link.href = hit.file_url || hit.url;
   link.target = "_blank";
