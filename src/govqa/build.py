@@ -26,6 +26,7 @@ from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
 from .garbled import OcrCache, repair_pages
 from .pagelex import PageLexical
+from .pagetables import add_table_rows
 from .sourcepath import relative_source
 from .store import DEFAULT_COLLECTION, DocRecord, IndexManifest, IndexStore, open_target
 
@@ -311,6 +312,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         sha_to_id = {(r.collection, r.sha256): r.doc_id for r in records.values()}
 
         files = collect_files(paths, event)
+        fresh: set[str] = set()  # documents read by this build (their pages as the parser gave them)
         cache = ParseCache(index_dir / "cache" / "pages.sqlite")
         ocr_key = f"{PARSER_VERSION}|{settings.ocr_lang}|{settings.ocr_dpi}"
         hashes = _hash_files(files)
@@ -358,6 +360,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
                 date=doc.date, ocr_pages=[p.page for p in doc.pages if p.ocr], unindexed_pages=doc.unindexed_pages,
                 collection=target)
             pages[doc_id] = doc.pages
+            fresh.add(doc_id)
             path_to_id[shown] = doc_id
             sha_to_id[(target, sha)] = doc_id
         progress("parsing", len(files), len(files))
@@ -367,6 +370,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         ahead.close()
         cache.close()
         _repair_garbled(records, pages, settings, index_dir, event)
+        add_table_rows(records, pages, fresh, index_dir / "cache" / "tables.sqlite", event, previous)
         if not records and previous is not None and previous.documents:
             raise GovqaError("that would remove every document and leave an empty index: delete the index folder "
                              "instead, or add a document first")
