@@ -24,7 +24,7 @@ ENABLED = True  # off: pages keep their text as the parser read it (bench/, docs
 
 def _version() -> str:
     source = b"".join(Path(m.__file__).read_bytes() for m in (pdftables, tables))
-    return hashlib.sha256(source).hexdigest()[:16]
+    return hashlib.sha256(source + str(pdftables.FIGURES_ONLY).encode()).hexdigest()[:16]
 
 
 class TableCache:

@@ -23,6 +23,9 @@ from . import tables
 from .textnorm import is_cjk, normalize
 
 _NUMBER = re.compile(r"^[(\[（]?[▲△+\-−±]?\s?[¥$]?\d[\d,.]*\s?(?:%|％|倍|件|人|円|万|億|兆|pt)?[)\]）]?$")
+# Tables without figures are left as read: rebuilt rows of slides, forms and text tables whose
+# cells wrap over several lines lost on every set (docs/retrieval.md, bench/build_tables_variant.py).
+FIGURES_ONLY = True
 _MIN_ROWS = 3  # rows with two or more cells before a block counts as a table
 _GAP = 0.9  # words further apart than this many line heights are in different cells
 _ROW_BREAK = 2.5  # a vertical gap of this many line heights ends a table
@@ -216,10 +219,13 @@ def _table(rows: list[_Row], start: int, end: int, gap: float) -> Table | None:
     if not filled or statistics.median(len(c) for c in filled) > _MAX_CELL:
         return None
     numeric = [_is_data(r) for r in grid]
-    if sum(numeric) < _MIN_ROWS:
-        return None  # words laid out side by side (slides, forms, wrapped text tables): the text reads as well
-    first = numeric.index(True)
-    heads = first if first <= _MAX_HEADER_ROWS else 0
+    if sum(numeric) >= _MIN_ROWS:
+        first = numeric.index(True)
+        heads = first if first <= _MAX_HEADER_ROWS else 0
+    elif FIGURES_ONLY:
+        return None
+    else:
+        heads = 1
     names = [_header_row(block[r], grid[r], columns, gap, r == heads - 1) for r in range(heads)]
     header = [_join(n[c] for n in names) for c in range(len(columns))]
     body = [row for row in grid[heads:] if any(row)]
