@@ -66,6 +66,7 @@ ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; char
           "docactions.js": "text/javascript; charset=utf-8", "filter.js": "text/javascript; charset=utf-8",
           "support.js": "text/javascript; charset=utf-8", "support.css": "text/css; charset=utf-8",
           "viewer.js": "text/javascript; charset=utf-8", "viewer.css": "text/css; charset=utf-8",
+          "askstream.js": "text/javascript; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
 PAGE_CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 # /docs: Swagger UI from the fastapi-offline package (no CDN: the server may be on a closed

@@ -34,3 +34,4 @@ VARIANTS["rw2.5-2nd0.3"] = _policy(retrieval_weight=2.5, second_within=0.3)  # t
 VARIANTS["no-items"] = _policy(items=False)  # before list items and table rows were quoted
 VARIANTS.update({f"item-penalty{w}": _policy(item_penalty=w) for w in (0.0, 0.1, 0.2, 0.3)})
 VARIANTS.update({f"row-letters{w}": _policy(min_row_letters=w) for w in (0.3, 0.5)})
+VARIANTS.update({f"2nd{m}": _policy(second_within=m) for m in (0.2, 0.5, 1.0)})

@@ -1,4 +1,4 @@
-// The staff page: one search box over POST /ask (falling back to /search), and the documents list.
+// The staff page: one search box over POST /ask, streamed (falling back to /search), and the documents list.
 // Every piece of text from the server goes into the DOM through textContent, never innerHTML.
 "use strict";
 
@@ -108,20 +108,28 @@
     return keyPrompt;
   }
 
-  async function requestJSON(path, options) {
-    let response;
+  // fetch with the key, asking for one on 401; a network failure becomes one "offline" error.
+  async function send(path, options) {
     try {
-      response = await fetch(path, withKey(options));
+      let response = await fetch(path, withKey(options));
       for (let tries = 0; response.status === 401 && tries < 5; tries++) {
         await askForKey(Boolean(savedKey()));
         response = await fetch(path, withKey(options));
       }
+      return response;
     } catch (error) {
       if (error.name === "AbortError") throw error;
       const offline = new Error(t("offline"));
       offline.offline = true;
       throw offline;
     }
+  }
+
+  async function requestJSON(path, options) {
+    return readJSON(await send(path, options));
+  }
+
+  async function readJSON(response) {
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
@@ -131,6 +139,25 @@
       throw failure;
     }
     return data;
+  }
+
+  // POST /ask as server-sent events (askstream.js): onEvent sees the passages and each checked sentence
+  // as they come; resolves to the answer. A reply that is not an event stream is read as /ask's JSON.
+  async function askStreaming(body, signal, onEvent) {
+    const response = await send("ask", {
+      method: "POST", signal,
+      headers: { "Content-Type": "application/json", "Accept": "text/event-stream, application/json" },
+      body: JSON.stringify({ ...body, stream: true }),
+    });
+    const type = response.headers.get("Content-Type") || "";
+    if (!response.ok || !type.startsWith("text/event-stream") || !window.GOVQA_STREAM) return readJSON(response);
+    try {
+      const answer = await window.GOVQA_STREAM.readAnswer(response, onEvent);
+      if (answer) return answer;
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+    }
+    throw new Error(t("streamCut"));
   }
 
   function post(path, body, signal) {
@@ -161,23 +188,39 @@
     try {
       let data;
       let note = null;
+      let cards = null;  // rendered when the passages came, before the answer
       try {
-        data = await post("ask", withScope({ query }), controller.signal);
+        data = await askStreaming(withScope({ query }), controller.signal, (name, payload) => {
+          if (controller !== state.controller) return;
+          if (name === "hits" && Array.isArray(payload.hits) && payload.hits.length) {
+            cards = renderResults({ hits: payload.hits }, null);
+            showStatus("drafting");
+          } else if (name === "delta" && cards) {
+            draft(String(payload.text || ""));
+          }
+        });
       } catch (error) {
         // A summarizer that is down should not hide the passages: fall back to plain search.
         if (error.name === "AbortError" || error.offline || error.status === 422) throw error;
         data = await post("search", withScope({ query }), controller.signal);
         note = error.message;
+        cards = null;
       }
       if (controller !== state.controller) return;
       state.last = { data, note };
       showStatus(data.hits && data.hits.length ? null : "empty");
-      renderResults(data, note);
+      if (cards) {
+        $("answer").hidden = true;
+        renderAnswer(data, note, cards);
+      } else {
+        renderResults(data, note);
+      }
     } catch (error) {
       if (error.name === "AbortError" || controller !== state.controller) return;
       showStatus(error.offline ? "offline" : "error", { detail: error.message });
     } finally {
       if (controller === state.controller) {
+        $("answer").removeAttribute("aria-busy");
         $("search-view").removeAttribute("aria-busy");
         state.controller = null;
       }
@@ -203,11 +246,27 @@
     box.replaceChildren();
     box.className = "status" + (kind ? " status-" + kind : "");
     if (!kind) return;
-    if (kind === "loading") box.append(el("span", "spinner"));
+    if (kind === "loading" || kind === "drafting") box.append(el("span", "spinner"));
     if (kind === "ready" && !state.health) return;
     const text = kind === "ready" ? t("ready", { docs: state.health.documents }) : t(kind, values);
     box.append(el("span", "status-text", text));
     box.setAttribute("role", kind === "error" || kind === "offline" ? "alert" : "status");
+  }
+
+  // The answer so far: its checked sentences as plain text, the [n] made links when it is complete.
+  function draft(text) {
+    const panel = $("answer");
+    if (panel.hidden) {
+      $("answer-text").replaceChildren();
+      $("answer-sources").replaceChildren();
+      $("answer-abstained").hidden = true;
+      $("answer-note").hidden = true;
+      panel.classList.remove("is-abstained", "is-note");
+      panel.setAttribute("aria-busy", "true");  // read once it is whole, not sentence by sentence
+      panel.hidden = false;
+    }
+    $("answer-text").hidden = false;
+    $("answer-text").append(document.createTextNode(text));
   }
 
   function clearResults() {
@@ -231,6 +290,7 @@
       heading.textContent = t("resultsHeading", { n: hits.length });
       heading.hidden = false;
     }
+    return cards;
   }
 
   function renderCard(hit) {
