@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from axecheck import assert_accessible
+from browserpage import new_page
 from test_browser import WAIT_MS, browser  # noqa: F401 - test_browser's fixture
 
 QUESTION = "What does the MF system require from foreign manufacturers?"
@@ -16,14 +17,9 @@ QUESTION = "What does the MF system require from foreign manufacturers?"
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
+    page = new_page(browser, "en-US")
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +63,7 @@ def test_the_passages_come_before_the_local_model_has_finished_the_answer(local_
     else:
         expect(page.locator("#answer")).to_contain_text(plain["message"])
     assert_accessible(page, "the streamed answer, complete")
-    assert page.errors == []
+    assert page.problems == []
 
 
 def test_a_stream_cut_before_the_answer_still_shows_the_passages(sample_api_url, page):
@@ -89,4 +85,4 @@ def test_a_stream_cut_before_the_answer_still_shows_the_passages(sample_api_url,
     expect(page.locator("#answer")).to_contain_text("the connection closed before the answer was complete",
                                                     timeout=WAIT_MS)
     expect(page.locator("#status.status-drafting")).to_have_count(0)
-    assert page.errors == []
+    assert page.problems == []

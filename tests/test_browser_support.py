@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 from axecheck import assert_accessible
+from browserpage import new_page
 from test_browser import browser  # noqa: F401 - test_browser's fixture
 
-WAIT_MS = 240_000  # a slow machine waits; nothing here measures time
 
 ARTICLE = ("MF制度の基本\n\n"
            "MF登録申請は、無料で行っています[1]。\n"
@@ -22,15 +22,9 @@ ARTICLE = ("MF制度の基本\n\n"
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.problems = problems
+    page = new_page(browser, "ja-JP")
     yield page
-    context.close()
+    page.context.close()
 
 
 def test_an_author_pastes_an_article_and_reads_verdicts_conflicts_and_references(sample_api_url, page):
