@@ -236,6 +236,25 @@ def _repair_garbled(records: dict[str, DocRecord], pages: dict[str, list[Page]],
         cache.close()
 
 
+def _read_figures(records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings, index_dir: Path,
+                  event: EventFn, progress: ProgressFn, previous: IndexReader | None) -> dict:
+    """Text inside large pictures is added to PDF pages that have a text layer (figures.py); the glyphs it adds."""
+    from .figures import add_figure_text
+
+    if not settings.figure_ocr:
+        return {}
+    cache = OcrCache(index_dir / "cache" / "ocr-pages.sqlite")
+    try:
+        glyphs, changed = add_figure_text(records, pages, settings.ocr_lang, settings.ocr_dpi, cache, event, progress)
+    finally:
+        cache.close()
+    if previous is not None and any(r.figure_pages is None and r.file.lower().endswith(".pdf")
+                                    for r in previous.documents.values()):
+        event(f"index upgraded: text inside figures read by OCR and added to {changed} page(s) "
+              "(only their passages are embedded again)")
+    return glyphs
+
+
 def _page_lexical(pages: dict[str, list[Page]], records: dict, chunks: list[Chunk], cache: TokenCache) -> PageLexical:
     try:
         chosen = {d: pages[d] for d in records}
@@ -371,6 +390,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         cache.close()
         _repair_garbled(records, pages, settings, index_dir, event)
         add_table_rows(records, pages, fresh, index_dir / "cache" / "tables.sqlite", event, previous)
+        figure_glyphs = _read_figures(records, pages, settings, index_dir, event, progress, previous)
         if not records and previous is not None and previous.documents:
             raise GovqaError("that would remove every document and leave an empty index: delete the index folder "
                              "instead, or add a document first")
@@ -386,7 +406,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         if previous is not None and previous.page_lexical is None:
             event("index upgraded: page-level BM25 added " +
                   ("(nothing re-embedded)" if not report.embedded else f"({report.embedded} passages embedded)"))
-        boxes = _chunk_boxes(chunks, records, pages, settings, index_dir, event, progress)
+        boxes = _chunk_boxes(chunks, records, pages, settings, index_dir, event, progress, figure_glyphs)
         if previous is not None and not previous.has_boxes:
             event("index upgraded: passage positions on their pages recorded (nothing was re-embedded)")
         manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
@@ -414,13 +434,14 @@ def _previous_pages(previous: IndexStore | None, records: dict[str, DocRecord]) 
 
 
 def _chunk_boxes(chunks: list[Chunk], records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings,
-                 index_dir: Path, event: EventFn, progress: ProgressFn) -> list[list[list[float]]]:
+                 index_dir: Path, event: EventFn, progress: ProgressFn, extra: dict) -> list[list[list[float]]]:
     from .pageboxes import GlyphCache, chunk_boxes
 
     progress("locating passages", 0, 1)
     cache = GlyphCache(index_dir / "cache" / "glyphs.sqlite")
     try:
-        return chunk_boxes(chunks, records, pages, cache, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event)
+        return chunk_boxes(chunks, records, pages, cache, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event,
+                           extra=extra)
     finally:
         cache.close()
         progress("locating passages", 1, 1)

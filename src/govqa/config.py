@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     parse_memory_mb: int = 4096  # address space one file's parser may use; 0: no limit
     ocr_lang: str = "jpn+eng"
     ocr_dpi: int = 300
+    figure_ocr: bool = True  # read the text inside large pictures on pages with a text layer (figures.py)
     manifest: Path = Path("corpus/sources.toml")
     lexicon: Path | None = None  # English -> Japanese TSV for English queries; None: the shipped one; 'none': off
     reranker: Path | None = None  # a local sentence-transformers cross-encoder; off by default (rerank.py)

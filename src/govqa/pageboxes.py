@@ -180,8 +180,11 @@ def document_glyphs(path: Path, pages: dict[int, bool], *, ocr_lang: str, ocr_dp
 
 
 def chunk_boxes(chunks: list, records: dict, pages: dict, cache: GlyphCache, *, ocr_lang: str, ocr_dpi: int,
-                warn: Warn) -> list[list[list[float]]]:
-    """Boxes for every chunk, in order; empty for sources without pages or whose file is gone or changed."""
+                warn: Warn, extra: dict | None = None) -> list[list[list[float]]]:
+    """Boxes for every chunk, in order; empty for sources without pages or whose file is gone or changed.
+
+    `extra`: more glyphs of a page, (doc_id, page) -> PageGlyphs, following its own (text read from its figures).
+    """
     from .build import sha256_of
     from .parse import _quiet_stderr, find_tessdata
 
@@ -225,6 +228,10 @@ def chunk_boxes(chunks: list, records: dict, pages: dict, cache: GlyphCache, *, 
     by_page: dict[tuple[str, int], list[int]] = {}
     for i, chunk in enumerate(chunks):
         by_page.setdefault((chunk.doc_id, chunk.page), []).append(i)
+    for key, more in (extra or {}).items():
+        if key in glyphs:
+            own = glyphs[key]
+            glyphs[key] = PageGlyphs(own.width, own.height, own.text + more.text, own.boxes + more.boxes)
     out: list[list[list[float]]] = [[] for _ in chunks]
     for key, members in by_page.items():
         if key in glyphs and key in texts:

@@ -39,6 +39,7 @@ class DocRecord:
     year: int | None = None
     date: str | None = None
     ocr_pages: list[int] = field(default_factory=list)
+    figure_pages: list[int] | None = None  # pages given text read from their figures (figures.py); None: not read yet
     unindexed_pages: list[int] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     collection: str = DEFAULT_COLLECTION
