@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -48,10 +49,14 @@ class PgServer:
 
 
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory) -> PgServer:
-    server = PgServer(tmp_path_factory.mktemp("postgres"))
+def pg() -> PgServer:
+    # Not under pytest's numbered temporary folders: those are 0700 (the server runs as its own user when
+    # the tests run as root) and are rotated away by other pytest sessions on the same machine.
+    folder = Path(tempfile.mkdtemp(prefix="govqa-pg-"))
+    server = PgServer(folder)
     yield server
     server.server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -161,3 +161,54 @@ def test_user_errors_are_one_line_naming_the_option(pg, tmp_path):  # noqa: F811
         assert named in " ".join(message.split()), message
     with pytest.raises(GovqaError, match="--store"):
         Engine.open(settings(tmp_path, "postgresql://nobody@127.0.0.1:1/none"))
+
+
+def test_tokens_limit_a_server_on_the_shared_store_as_on_a_folder(pg, tmp_path):  # noqa: F811
+    from apiserver import LiveServer
+
+    from api.app import create_app
+    from govqa.tokens import TokenStore
+
+    url = pg.database()
+    for name, text in (("koho", "広報誌の予算は毎年度見直します。"), ("zaisei", "財政課の予算資料は非公開の段階があります。")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        build_index([folder], settings(tmp_path / "builder", url), collection=name)
+    server_dir = tmp_path / "server"  # the server's own folder: its tokens; the index is in the database
+    server_dir.mkdir()
+    token, _ = TokenStore(server_dir).create("reader", ["koho"], known_collections={"koho", "zaisei"})
+    server = LiveServer(create_app(Settings(index_dir=server_dir, store=url))).start()
+    try:
+        import httpx
+
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            hits = client.post("/search", json={"query": "予算", "k": 5}).json()["hits"]
+            assert [h["doc_id"] for h in hits] == ["koho"]
+            assert [d["doc_id"] for d in client.get("/documents").json()] == ["koho"]
+            assert client.get("/documents/koho/pages/1").status_code == 200
+            hidden = client.get("/documents/zaisei/pages/1")
+            assert hidden.status_code == 404 and "zaisei" in hidden.json()["detail"]
+            assert client.post("/search", json={"query": "予算", "collections": ["zaisei"]}).status_code == 404
+        assert httpx.post(f"{server.url}/search", json={"query": "予算"}, timeout=60).status_code == 401
+    finally:
+        server.stop()
+
+
+def test_db_upgrade_moves_the_vectors_of_an_older_generation_out_of_its_chunks(pg):  # noqa: F811
+    from govqa.store.pgschema import connect, upgrade
+
+    url = pg.database()
+    with connect(url, vectors=False) as conn:
+        upgrade(conn, to=2)  # the layout of schema 2: vectors beside the text
+        conn.execute("INSERT INTO govqa_generations (name, manifest, exact) VALUES ('gen-000001', '{}', false)")
+        conn.execute("CREATE TABLE govqa_g1_chunks (row int PRIMARY KEY, text text, embedding vector(3))")
+        conn.execute("INSERT INTO govqa_g1_chunks VALUES (0, 'a', '[1,0,0]'), (1, 'b', '[0,1,0]')")
+        assert upgrade(conn) == (2, 3)
+        assert conn.execute("SELECT row, embedding::text FROM govqa_g1_vectors ORDER BY row").fetchall() == \
+            [(0, "[1,0,0]"), (1, "[0,1,0]")]
+        columns = {c for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'govqa_g1_chunks'")}
+        assert columns == {"row", "text"}
+        indexes = " ".join(d for (d,) in conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'govqa_g1_vectors'"))
+        assert "hnsw" in indexes

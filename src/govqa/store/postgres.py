@@ -31,23 +31,23 @@ ALL = object()
 def _rows_clause(allowed_mask: np.ndarray | None, column: str) -> tuple[str, tuple]:
     """A WHERE condition keeping only the allowed rows (whichever list is shorter is sent)."""
     if allowed_mask is None:
-        return "true", ()
+        return "true", {}
     chosen = np.flatnonzero(allowed_mask)
     if len(chosen) * 2 <= len(allowed_mask):
-        return f"{column} = ANY(%s)", (chosen.astype(np.int32).tolist(),)
-    return f"NOT ({column} = ANY(%s))", (np.flatnonzero(~allowed_mask).astype(np.int32).tolist(),)
+        return f"{column} = ANY(%(rows)s)", {"rows": chosen.astype(np.int32).tolist()}
+    return f"NOT ({column} = ANY(%(rows)s))", {"rows": np.flatnonzero(~allowed_mask).astype(np.int32).tolist()}
 
 
 class PgVectors:
     def __init__(self, db: Database, gen_id: int, size: int, exact: bool) -> None:
-        self.db, self.table, self.ntotal, self.exact = db, table(gen_id, "chunks"), size, exact
+        self.db, self.table, self.ntotal, self.exact = db, table(gen_id, "vectors"), size, exact
 
     def search(self, queries: np.ndarray, k: int, allowed: RowFilter | None = None):
         vector = np.asarray(queries[0], dtype=np.float32)
         where, params = _rows_clause(None if allowed is None else allowed.mask, "row")
         # ORDER BY the distance alone lets the planner use the HNSW index; exact search also orders ties by row.
-        order = "embedding <#> %s, row" if self.exact else "embedding <#> %s"
-        sql = f"SELECT row, -(embedding <#> %s) FROM {self.table} WHERE {where} ORDER BY {order} LIMIT %s"
+        order = "embedding <#> %(q)s, row" if self.exact else "embedding <#> %(q)s"
+        sql = f"SELECT row, -(embedding <#> %(q)s) FROM {self.table} WHERE {where} ORDER BY {order} LIMIT %(k)s"
 
         def search(conn):
             with conn.transaction():
@@ -55,7 +55,7 @@ class PgVectors:
                     conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, k)}")
                     if allowed is not None:  # a filtered HNSW scan goes on until it has k rows
                         conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-                return conn.execute(sql, (vector, *params, vector, k)).fetchall()
+                return conn.execute(sql, {"q": vector, "k": k, **params}).fetchall()
 
         found = self.db.run(search)
         rows = np.full((1, k), -1, dtype=np.int64)
@@ -113,10 +113,10 @@ class PgLexical:
         where, params = _rows_clause(allowed, "p.r")
         found = self.db.fetch(
             f"SELECT p.r, sum(p.s * q.w) AS score FROM {self.table} t "
-            f"JOIN unnest(%s::text[], %s::float8[]) AS q(term, w) ON t.kind = %s AND t.term = q.term "
+            f"JOIN unnest(%(terms)s::text[], %(weights)s::float8[]) AS q(term, w) ON t.kind = %(kind)s AND t.term = q.term "
             f"CROSS JOIN LATERAL unnest(t.rows, t.scores) AS p(r, s) WHERE {where} "
-            f"GROUP BY p.r ORDER BY score DESC, p.r LIMIT %s",
-            (list(terms), list(terms.values()), self.kind, *params, n))
+            f"GROUP BY p.r ORDER BY score DESC, p.r LIMIT %(n)s",
+            {"terms": list(terms), "weights": list(terms.values()), "kind": self.kind, "n": n, **params})
         rows = np.array([r for r, _ in found], dtype=np.int64)
         scores = np.array([s for _, s in found], dtype=np.float32)
         keep = scores > 0
