@@ -52,7 +52,10 @@ def add_upload_routes(app: FastAPI) -> None:
     def collections(request: Request):
         """The collections you may read, which of them you may add documents to, and the upload size limit."""
         access = request_access(request)
-        found = catalog.listing(request.app.state.settings.index_dir, access.sees)
+        settings = request.app.state.settings
+        engine = request.app.state.engine
+        found = catalog.listing(settings.index_dir, access.sees,
+                                engine.reader.manifest if settings.store and engine is not None else None)
         return {"role": access.role, "upload_max_bytes": upload_limit(request), "accepted": sorted(accepted_suffixes()),
                 "collections": [{**c.__dict__, "editable": access.edits(c.name)} for c in found]}
 
@@ -235,7 +238,10 @@ def _work(app: FastAPI, add: Path | None = None, collection: str | None = None, 
             raise
         progress("reloading", generation=report.generation)
         app.state.reloader.reload()  # with --workers N this restarts the workers instead: read the generation itself
-        built = catalog.generation_documents(app.state.settings.index_dir / report.generation)
+        if app.state.settings.store:  # a shared database: this server has just swapped the new generation in
+            built = list(app.state.engine.reader.documents.values())
+        else:
+            built = catalog.generation_documents(app.state.settings.index_dir / report.generation)
         if add is not None:
             found = next((r for r in built if r.file == str(add.resolve())), None)
             if found is None:

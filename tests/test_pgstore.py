@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,8 +164,8 @@ def test_user_errors_are_one_line_naming_the_option(pg, tmp_path):  # noqa: F811
         Engine.open(settings(tmp_path, "postgresql://nobody@127.0.0.1:1/none"))
 
 
-def test_tokens_limit_a_server_on_the_shared_store_as_on_a_folder(pg, tmp_path):  # noqa: F811
-    from apiserver import LiveServer
+def test_tokens_and_uploads_on_a_server_of_the_shared_store_work_as_on_a_folder(pg, tmp_path):  # noqa: F811
+    from apiserver import LiveServer, write_pdf
 
     from api.app import create_app
     from govqa.tokens import TokenStore
@@ -178,6 +179,7 @@ def test_tokens_limit_a_server_on_the_shared_store_as_on_a_folder(pg, tmp_path):
     server_dir = tmp_path / "server"  # the server's own folder: its tokens; the index is in the database
     server_dir.mkdir()
     token, _ = TokenStore(server_dir).create("reader", ["koho"], known_collections={"koho", "zaisei"})
+    editor, _ = TokenStore(server_dir).create("editor", ["koho"], known_collections={"koho", "zaisei"})
     server = LiveServer(create_app(Settings(index_dir=server_dir, store=url))).start()
     try:
         import httpx
@@ -191,6 +193,17 @@ def test_tokens_limit_a_server_on_the_shared_store_as_on_a_folder(pg, tmp_path):
             assert hidden.status_code == 404 and "zaisei" in hidden.json()["detail"]
             assert client.post("/search", json={"query": "予算", "collections": ["zaisei"]}).status_code == 404
         assert httpx.post(f"{server.url}/search", json={"query": "予算"}, timeout=60).status_code == 401
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {editor}"}, timeout=60) as client:
+            pdf = write_pdf(tmp_path / "kiosk.pdf", ["The Quokka kiosk budget for 2026 is 48 million yen."])
+            job = client.post("/documents", files={"file": ("kiosk.pdf", pdf.read_bytes(), "application/pdf")},
+                              data={"collection": "koho"}).json()
+            while job["status"] not in ("done", "failed"):
+                time.sleep(0.2)
+                job = client.get(f"/jobs/{job['id']}").json()
+            assert job["status"] == "done" and job["doc_id"] == "kiosk", job
+            assert client.post("/search", json={"query": "Quokka kiosk", "k": 1}).json()["hits"][0]["doc_id"] == "kiosk"
+            listed = {c["name"]: c["documents"] for c in client.get("/collections").json()["collections"]}
+            assert listed == {"koho": 2}
     finally:
         server.stop()
 

@@ -81,10 +81,11 @@ def known(index_dir: Path, documents_collections: set[str]) -> set[str]:
     return {DEFAULT_COLLECTION, *registered(index_dir), *documents_collections}
 
 
-def listing(index_dir: Path, visible=lambda name: True) -> list[CollectionInfo]:
-    """The collections (only those `visible` accepts), with how many documents and pages each holds."""
+def listing(index_dir: Path, visible=lambda name: True, manifest: IndexManifest | None = None) -> list[CollectionInfo]:
+    """The collections (only those `visible` accepts), with how many documents and pages each holds
+    (in `manifest`, default: the index folder's live generation)."""
     names = registered(index_dir)
-    manifest = _manifest(index_dir)
+    manifest = manifest or _manifest(index_dir)
     found: dict[str, CollectionInfo] = {}
     for name in known(index_dir, {d.collection for d in manifest.documents} if manifest else set()):
         if visible(name):

@@ -12,7 +12,7 @@ from .lang import detect_lang
 from .models import Hit
 from .pagelex import doc_evidence, page_evidence
 from .querywords import content_words
-from .store import IndexReader, RowFilter
+from .store import IndexStore, RowFilter
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Candidate:
     lexical: float | None = None
 
 
-def dense_candidates(reader: IndexReader, query_vector: np.ndarray, n: int,
+def dense_candidates(reader: IndexStore, query_vector: np.ndarray, n: int,
                      allowed: RowFilter | None = None) -> list[tuple[int, float]]:
     if reader.size == 0:
         return []
@@ -106,7 +106,7 @@ def dense_candidates(reader: IndexReader, query_vector: np.ndarray, n: int,
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
 
-def lexical_candidates(reader: IndexReader, query: str, query_lang: str, n: int,
+def lexical_candidates(reader: IndexStore, query: str, query_lang: str, n: int,
                        weights: dict[str, float] | None = None, allowed: RowFilter | None = None,
                        tokens: list[str] | None = None) -> list[tuple[int, float]]:
     """BM25 matches among passages in one script: the query's (or its `tokens`), or `weights`' words."""
@@ -117,7 +117,7 @@ def lexical_candidates(reader: IndexReader, query: str, query_lang: str, n: int,
     return [(int(r), float(s)) for r, s in zip(rows[:n], scores[:n])]
 
 
-def script_share(reader: IndexReader, dense: list[tuple[int, float]], query_lang: str, window: int) -> float:
+def script_share(reader: IndexStore, dense: list[tuple[int, float]], query_lang: str, window: int) -> float:
     """Share of the best dense candidates written in the query's language."""
     rows = [row for row, _ in dense[:window]]
     if not rows:
@@ -133,7 +133,7 @@ def penalise_short(dense: list[tuple[int, float]], stored: dict, chars: int, pen
     return sorted(scored, key=lambda rs: -rs[1])
 
 
-def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: list[tuple[int, float]],
+def bridge_candidates(reader: IndexStore, query: str, query_lang: str, dense: list[tuple[int, float]],
                       stored: dict, config: FusionConfig, n: int, lexicon: Lexicon | None = None,
                       allowed: RowFilter | None = None) -> list[tuple[list[tuple[int, float]], float]]:
     """Lexical candidates in the script the query is not written in, each list with its weight."""
@@ -151,7 +151,7 @@ def bridge_candidates(reader: IndexReader, query: str, query_lang: str, dense: l
     return [(found, weight) for found, weight in lists if found]
 
 
-def translated_terms(reader: IndexReader, query: str, query_lang: str, dense: list[tuple[int, float]], stored: dict,
+def translated_terms(reader: IndexStore, query: str, query_lang: str, dense: list[tuple[int, float]], stored: dict,
                      config: FusionConfig, lexicon: Lexicon | None) -> dict[str, float]:
     """An English question's words in Japanese (the lexicon's senses the best dense passages use), weighted."""
     if lexicon is None or query_lang != "en":
@@ -206,13 +206,13 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], confi
     return sorted(pool.values(), key=lambda c: (-c.fused, c.row))
 
 
-def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, mode: str = "hybrid",
+def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mode: str = "hybrid",
              config: FusionConfig | None = None, lexicon: Lexicon | None = None,
              allowed: RowFilter | None = None) -> list[Hit]:
     """The k best passages, at most one per page, for a query in any language.
 
     `mode` is hybrid, dense, lexical or one of the named VARIANTS (a mode with its own
-    FusionConfig); an explicit `config` wins over the variant's. `allowed` (IndexReader.row_filter)
+    FusionConfig); an explicit `config` wins over the variant's. `allowed` (IndexStore.row_filter)
     limits every candidate list to some collections' rows before ranking, so k hits come back when k exist.
     """
     if allowed is not None and not allowed.count:
@@ -275,7 +275,7 @@ def retrieve(reader: IndexReader, embedder: Embedder, query: str, k: int = 10, m
     return hits
 
 
-def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexReader, config: FusionConfig) -> list[Candidate]:
+def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, config: FusionConfig) -> list[Candidate]:
     """A page's best passage also gains `page_bonus` times the score of the page's second best."""
     stored.update(reader.chunks([c.row for c in ranked if c.row not in stored]))
     second: dict[tuple[str, int], float] = {}
@@ -297,7 +297,7 @@ def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexReader, 
     return sorted(ranked, key=lambda c: (-c.fused, c.row))
 
 
-def page_hits(reader: IndexReader, tokens: list[str], k: int, allowed: RowFilter | None = None) -> list[Hit]:
+def page_hits(reader: IndexStore, tokens: list[str], k: int, allowed: RowFilter | None = None) -> list[Hit]:
     """The `page-bm25` baseline: the k best pages by BM25 over their whole text, each shown by its first passage."""
     from .errors import IndexFormatError
 
