@@ -93,6 +93,11 @@ def recall(found: list[list[int]], truth: list[list[int]]) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
+def cosine_ratio(found: list[list[int]], truth: list[list[int]], vectors: np.ndarray, queries: np.ndarray) -> float:
+    """Summed similarity of the rows found over that of the exact top 10: how little a swapped neighbour costs."""
+    return float(np.mean([(vectors[f] @ q).sum() / (vectors[t] @ q).sum() for f, t, q in zip(found, truth, queries)]))
+
+
 def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: np.ndarray, efs: list[int]) -> dict:
     """recall@10 against exact (numpy) search and latency, per store and HNSW setting."""
     from govqa.store import postgres
@@ -107,7 +112,8 @@ def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: n
             started = time.perf_counter()
             found.append(search(q))
             times.append((time.perf_counter() - started) * 1000)
-        results[name] = {"recall@10": round(recall(found, truth), 4), **latency(times)}
+        results[name] = {"recall@10": round(recall(found, truth), 4),
+                         "cosine_ratio@10": round(cosine_ratio(found, truth, vectors, queries), 5), **latency(times)}
 
     run("embedded FAISS", lambda q: [int(r) for r in embedded.reader.vectors.search(q[None, :], 10)[1][0]])
     pg = shared.reader.vectors
@@ -196,7 +202,7 @@ def main() -> None:
     parser.add_argument("--store", help="an existing PostgreSQL database (default: start one in --workdir)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "govqa-bench-pgstore")
     parser.add_argument("--queries", type=int, default=80)
-    parser.add_argument("--ef", default="20,40,100,200")
+    parser.add_argument("--ef", default="40,100,200,400,800")
     parser.add_argument("--servers", default="1,2,4")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--load-seconds", type=float, default=15)

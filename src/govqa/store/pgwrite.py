@@ -82,7 +82,8 @@ class PostgresTarget:
             for part in PARTS:
                 conn.execute(f"ANALYZE {table(gen_id, part)}")
             conn.execute("UPDATE govqa_generations SET name = %s, arrays = %s WHERE id = %s",
-                         (name, _arrays(manifest, chunks, page_lexical), gen_id))
+                         (name, _arrays(manifest, chunks, [lexical, page_lexical.index, page_lexical.docs],
+                                        page_lexical), gen_id))
             conn.execute("UPDATE govqa_current SET generation = %s", (gen_id,))
             conn.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{name}'")
         drop_old_generations(conn, keep={gen_id, live})
@@ -131,11 +132,18 @@ def _write_terms(conn, gen_id: int, indexes) -> None:
                     copy.write_row((kind, token, rows.tolist(), scores.tolist()))
 
 
-def _arrays(manifest, chunks, page_lexical) -> bytes:
-    """What a reader keeps in memory per row (1-5 bytes a chunk): read in one query when it opens."""
+def _arrays(manifest, chunks, indexes, page_lexical) -> bytes:
+    """What a reader keeps in memory, read in one query when it opens: per row (1-5 bytes a chunk), and
+    each BM25 index's words with their document frequency (a question's words are looked up dozens of
+    times, the lexicon's translations most of all: in memory, as bm25s keeps them, not one query each)."""
     number = {d.doc_id: i for i, d in enumerate(manifest.documents)}
+    words = {}
+    for kind, index in enumerate(indexes):
+        found = [(token, len(rows)) for token, rows, _ in index.postings()]
+        words[f"terms{kind}"] = np.frombuffer("\n".join(t for t, _ in found).encode(), dtype=np.uint8)
+        words[f"df{kind}"] = np.array([df for _, df in found], dtype=np.int32)
     buffer = io.BytesIO()
-    np.savez(buffer, chunk_langs=np.array([c.lang == "ja" for c in chunks], dtype=bool),
+    np.savez(buffer, **words, chunk_langs=np.array([c.lang == "ja" for c in chunks], dtype=bool),
              row_doc=np.array([number[c.doc_id] for c in chunks], dtype=np.int32),
              chunk_page=np.asarray(page_lexical.chunk_page, dtype=np.int32),
              pages=np.frombuffer(json.dumps(page_lexical.pages, ensure_ascii=False).encode(), dtype=np.uint8),

@@ -51,7 +51,9 @@ class PgVectors:
 
         def search(conn):
             with conn.transaction():
-                if not self.exact:
+                if self.exact:  # a scan of every vector, even where an HNSW index exists (bench_pgstore.py)
+                    conn.execute("SET LOCAL enable_indexscan = off")
+                else:
                     conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, k)}")
                     if allowed is not None:  # a filtered HNSW scan goes on until it has k rows
                         conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
@@ -68,13 +70,16 @@ class PgVectors:
 class PgLexical:
     """One BM25 index (kind 0: chunks, 1: pages, 2: documents) scored in SQL from its postings."""
 
-    def __init__(self, db: Database, gen_id: int, kind: int, num_docs: int, tokenizer: Tokenizer) -> None:
+    def __init__(self, db: Database, gen_id: int, kind: int, num_docs: int, tokenizer: Tokenizer,
+                 vocabulary: dict[str, int] | None = None) -> None:
         self.db, self.table, self.kind, self.num_docs, self._tokenizer = db, table(gen_id, "terms"), kind, num_docs, tokenizer
-        self._df: dict[str, int] = {}  # a generation never changes: what was looked up stays true
+        # word -> document frequency: all of it (written with the generation), or what was looked up so far
+        self._df: dict[str, int] = vocabulary if vocabulary is not None else {}
+        self._complete = vocabulary is not None
         self._lock = threading.Lock()
 
     def _lookup(self, tokens) -> None:
-        missing = [t for t in dict.fromkeys(tokens) if t not in self._df]
+        missing = [] if self._complete else [t for t in dict.fromkeys(tokens) if t not in self._df]
         if not missing:
             return
         found = dict(self.db.fetch(f"SELECT term, cardinality(rows) FROM {self.table} WHERE kind = %s AND term = ANY(%s)",
@@ -126,6 +131,13 @@ class PgLexical:
         pass
 
 
+def _vocabulary(arrays: dict, kind: int) -> dict[str, int] | None:
+    if f"terms{kind}" not in arrays:
+        return None
+    words = arrays[f"terms{kind}"].tobytes().decode()
+    return dict(zip(words.split("\n"), arrays[f"df{kind}"].tolist())) if words else {}
+
+
 class PostgresReader:
     """A generation in PostgreSQL: the IndexStore protocol (base.py), safe for concurrent readers."""
 
@@ -139,12 +151,12 @@ class PostgresReader:
         self.chunk_langs = arrays["chunk_langs"]
         self._row_docs = arrays["row_doc"]
         self.vectors = PgVectors(db, gen_id, len(self.chunk_langs), exact)
-        self.lexical = PgLexical(db, gen_id, 0, len(self.chunk_langs), self.tokenizer)
+        self.lexical = PgLexical(db, gen_id, 0, len(self.chunk_langs), self.tokenizer, _vocabulary(arrays, 0))
         pages = [tuple(p) for p in json.loads(arrays["pages"].tobytes().decode())]
         page_count, doc_count = (int(n) for n in arrays["num_docs"])
-        self.page_lexical = PageLexical(PgLexical(db, gen_id, 1, page_count, self.tokenizer), pages,
-                                        arrays["chunk_page"].astype(np.int64),
-                                        PgLexical(db, gen_id, 2, doc_count, self.tokenizer))
+        self.page_lexical = PageLexical(PgLexical(db, gen_id, 1, page_count, self.tokenizer, _vocabulary(arrays, 1)),
+                                        pages, arrays["chunk_page"].astype(np.int64),
+                                        PgLexical(db, gen_id, 2, doc_count, self.tokenizer, _vocabulary(arrays, 2)))
         self.has_boxes = True
         self._filters: dict[frozenset[str], RowFilter] = {}
         self._filters_lock = threading.Lock()
