@@ -28,6 +28,7 @@ from govqa.jobs import JobQueue
 from govqa.tokens import TokenStore
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
+from govqa.figures import read_by_ocr
 from govqa.models import Hit
 from govqa.sourcepath import public_source, without_paths
 from govqa.store import DocRecord
@@ -311,6 +312,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> 
             "source": public_source(record),
             "highlights": term_spans(hit.text, terms),
             "image_url": _image_route(request, record, hit.page), "pages": record.pages, "kind": record.kind,
+            "ocr": read_by_ocr(record, hit.page, hit.end),
         }))
     return out
 

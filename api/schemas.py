@@ -82,6 +82,8 @@ class HitOut(_Response):
                                                     "null for sources without pages.")
     pages: int | None = Field(None, description="How many pages the document has.")
     kind: str | None = Field(None, description="pdf, html, txt or md.")
+    ocr: bool = Field(False, description="Whether the passage holds text read by OCR (a scanned page, or the words "
+                                         "inside a picture on its page), which may carry misread characters.")
 
 
 class SearchResponse(_Response):

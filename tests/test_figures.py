@@ -51,6 +51,7 @@ def test_words_in_a_picture_become_searchable_on_their_page_and_are_read_once(tm
     from govqa.build import build_index
     from govqa.config import Settings
     from govqa.engine import Engine
+    from govqa.figures import read_by_ocr
     from govqa.retrieve import retrieve
 
     _need_ocr()
@@ -65,6 +66,7 @@ def test_words_in_a_picture_become_searchable_on_their_page_and_are_read_once(tm
     engine = Engine.open(settings)
     record = engine.reader.documents["bousai"]
     assert record.figure_pages == [1] and record.ocr_pages == []
+    assert record.figure_starts == [len("防災に関する各地域の取組の状況を以下の図に示す。") + 1]
     first, second = engine.reader.pages_of("bousai")
     assert first.text.startswith("防災に関する各地域の取組の状況を以下の図に示す。")  # the text layer first, untouched
     assert "訓練参加者数の推移" in first.text and "1500人" in first.text.replace(" ", "")
@@ -73,6 +75,8 @@ def test_words_in_a_picture_become_searchable_on_their_page_and_are_read_once(tm
     assert (hits[0].doc_id, hits[0].page) == ("bousai", 1)
     hits = retrieve(engine.reader, engine.embedder, "訓練参加者数の推移", mode="hybrid")
     chart = next(h for h in hits if "訓練参加者数" in h.text)
+    assert read_by_ocr(record, 1, chart.end) and not read_by_ocr(record, 2, 10 ** 6)
+    assert not read_by_ocr(record, 1, len("防災に関する各地域の取組の状況を以下の図に示す。"))  # the text layer's own sentence
     # The viewer can mark it: rectangles from Tesseract's word boxes, inside the picture.
     inside = [b for b in chart.boxes if b[1] >= 140 / 842 - 0.01 and b[3] <= 316 / 842 + 0.01]
     assert chart.page == 1 and inside and all(60 / 595 - 0.01 <= b[0] < b[2] <= 535 / 595 + 0.01 for b in inside)

@@ -142,7 +142,7 @@ def add_figure_text(records: dict, pages: dict, ocr_lang: str, ocr_dpi: int, cac
             continue
         if read:
             warn(f"{record.path}: text inside {read} picture(s) read by OCR")
-        numbers = []
+        numbers, starts = [], []
         new_pages = []
         for page in pages[doc_id]:
             found = words.get(page.page)
@@ -152,15 +152,24 @@ def add_figure_text(records: dict, pages: dict, ocr_lang: str, ocr_dpi: int, cac
                 glyphs[doc_id, page.page] = _glyphs(lines)
                 if fresh:
                     block = "\n".join(text for text, _ in lines)
+                    starts.append(len(page.text) + 1 if page.text else 0)
                     page = Page(page=page.page, text=f"{page.text}\n{block}" if page.text else block,
                                 ocr=page.ocr, glyphs=page.glyphs)
             new_pages.append(page)
         if fresh:
             pages[doc_id] = new_pages
-            record.figure_pages = numbers
+            record.figure_pages, record.figure_starts = numbers, starts
             changed += len(numbers)
     progress("reading figures", len(wanted), len(wanted))
     return glyphs, changed
+
+
+def read_by_ocr(record, page: int, end: int) -> bool:
+    """Whether a passage of `page` ending at `end` holds text read by OCR: a scanned page, or a picture's words."""
+    if page in record.ocr_pages:
+        return True
+    figures = dict(zip(record.figure_pages or (), record.figure_starts))
+    return page in figures and end > figures[page]
 
 
 def read_figures(file: str, sha: str, skip: set[int], ocr_lang: str, ocr_dpi: int, cache: OcrCache,

@@ -40,6 +40,7 @@ class DocRecord:
     date: str | None = None
     ocr_pages: list[int] = field(default_factory=list)
     figure_pages: list[int] | None = None  # pages given text read from their figures (figures.py); None: not read yet
+    figure_starts: list[int] = field(default_factory=list)  # where each of those pages' figure text begins
     unindexed_pages: list[int] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     collection: str = DEFAULT_COLLECTION
