@@ -159,15 +159,7 @@ class LexicalIndex:
             if not tokens:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             scores = self._bm25.get_scores(tokens)
-        if not len(scores):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        keep = scores[top] > 0
-        return top[keep], scores[top][keep].astype(np.float32)
+        return top_rows(scores, n, allowed)
 
     def postings(self):
         """(token, rows, BM25 contributions) per word, as bm25s computed them: what the PostgreSQL
@@ -179,14 +171,57 @@ class LexicalIndex:
                 yield token, matrix["indices"][start:end], matrix["data"][start:end]
 
     def _weighted_scores(self, weights: dict[str, float]):
-        import numpy as np
-
         matrix = self._bm25.scores  # one CSC column of per-document BM25 contributions per word
-        scores = np.zeros(int(matrix["num_docs"]), dtype=np.float32)
-        for token, weight in sorted(weights.items()):  # one summation order, whatever order the caller built
+
+        def postings(token: str):
             column = self._vocab.get(token)
-            if column is None or weight <= 0:
-                continue
+            if column is None:
+                return None
             start, end = matrix["indptr"][column], matrix["indptr"][column + 1]
-            scores[matrix["indices"][start:end]] += weight * matrix["data"][start:end]
-        return scores
+            return matrix["indices"][start:end], matrix["data"][start:end]
+
+        return weighted_scores(int(matrix["num_docs"]), weights, postings)
+
+
+def weighted_scores(num_docs: int, weights: dict[str, float], postings):
+    """Each row's BM25 for a weighted bag of words; `postings(token)` gives (rows, contributions) or None.
+    Both stores score through here, in one summation order (sorted words), so they agree to the bit."""
+    import numpy as np
+
+    scores = np.zeros(num_docs, dtype=np.float32)
+    for token, weight in sorted(weights.items()):  # one summation order, whatever order the caller built
+        found = postings(token) if weight > 0 else None
+        if found is not None:
+            rows, data = found
+            scores[rows] += weight * data
+    return scores
+
+
+def query_scores(num_docs: int, postings: list[tuple]) -> "object":
+    """Each row's BM25 for the query words whose (rows, contributions) are given, in query order:
+    summed by bm25s itself, as LexicalIndex.search sums them."""
+    import bm25s
+    import numpy as np
+
+    indptr = np.cumsum([0, *(len(rows) for rows, _ in postings)])
+    indices = np.concatenate([rows for rows, _ in postings]) if postings else np.zeros(0, dtype=np.int32)
+    data = np.concatenate([d for _, d in postings]) if postings else np.zeros(0, dtype=np.float32)
+    return bm25s.BM25._compute_relevance_from_scores(data=data, indptr=indptr, indices=indices, num_docs=num_docs,
+                                                     query_tokens_ids=np.arange(len(postings)),
+                                                     dtype=np.dtype("float32"))
+
+
+def top_rows(scores, n: int, allowed=None):
+    """The n best rows with a positive score, best first, and their scores; `allowed` (a boolean row mask)
+    zeroes the others first."""
+    import numpy as np
+
+    if not len(scores):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0)
+    n = min(n, len(scores))
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    keep = scores[top] > 0
+    return top[keep], scores[top][keep].astype(np.float32)

@@ -75,6 +75,11 @@ def describe(url: str) -> str:
     return f"postgresql://{parts.get('user', '') + '@' if parts.get('user') else ''}{where}/{parts.get('dbname', '')}"
 
 
+def require_postgres_extra() -> None:
+    """One line naming the extra when psycopg or pgvector is missing."""
+    _psycopg()
+
+
 def _psycopg():
     try:
         import psycopg

@@ -11,13 +11,16 @@ from __future__ import annotations
 import io
 import json
 import math
+import struct
 import threading
 from pathlib import PurePosixPath
 
 import numpy as np
+from psycopg.adapt import Loader  # the postgres extra: select.py names it when it is missing
+from psycopg.pq import Format
 
 from ..errors import IndexNotFound
-from ..lexical import Tokenizer
+from ..lexical import Tokenizer, query_scores, top_rows, weighted_scores
 from ..models import Page
 from ..pagelex import PageLexical
 from .base import IndexManifest, RowFilter, StoredChunk, collection_filter
@@ -25,7 +28,6 @@ from .pgschema import Database, check_schema
 from .pgwrite import table
 
 EF_SEARCH = 200  # HNSW candidates per query; bench/bench_pgstore.py: recall@10 vs exact by ef_search
-ALL = object()
 
 
 def _rows_clause(allowed_mask: np.ndarray | None, column: str) -> tuple[str, tuple]:
@@ -36,6 +38,36 @@ def _rows_clause(allowed_mask: np.ndarray | None, column: str) -> tuple[str, tup
     if len(chosen) * 2 <= len(allowed_mask):
         return f"{column} = ANY(%(rows)s)", {"rows": chosen.astype(np.int32).tolist()}
     return f"NOT ({column} = ANY(%(rows)s))", {"rows": np.flatnonzero(~allowed_mask).astype(np.int32).tolist()}
+
+
+INT4_ARRAY_OID, FLOAT4_ARRAY_OID = 1007, 1021  # PostgreSQL's built-in type oids (pg_type), fixed
+
+
+class _ArrayLoader(Loader):
+    """A one-dimensional int4[]/float4[] in PostgreSQL's binary format straight into numpy: each element is
+    a 4-byte length and a 4-byte big-endian value, so the whole array is one strided view."""
+
+    format = Format.BINARY
+    element = ">i4"
+    dtype = np.int32
+
+    def load(self, data):
+        data = bytes(data)
+        ndim = struct.unpack(">i", data[:4])[0]
+        if ndim == 0:
+            return np.zeros(0, dtype=self.dtype)
+        count = struct.unpack(">i", data[12:16])[0]
+        pairs = np.frombuffer(data, dtype=[("length", ">i4"), ("value", self.element)], count=count, offset=20)
+        return pairs["value"].astype(self.dtype)
+
+
+class Int4ArrayLoader(_ArrayLoader):
+    pass
+
+
+class Float4ArrayLoader(_ArrayLoader):
+    element = ">f4"
+    dtype = np.float32
 
 
 class PgVectors:
@@ -102,30 +134,36 @@ class PgLexical:
         return math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5)) if df else 0.0
 
     def rows_with(self, token: str) -> np.ndarray:
-        found = self.db.fetch(f"SELECT rows FROM {self.table} WHERE kind = %s AND term = %s", (self.kind, token))
-        return np.array(found[0][0] if found else [], dtype=np.int64)
+        return self._postings([token]).get(token, (np.zeros(0, dtype=np.int64), None))[0]
+
+    def _postings(self, tokens: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """token -> (rows, BM25 contributions) as the build wrote them; one query, arrays read in binary."""
+        wanted = [t for t in dict.fromkeys(tokens) if t and (not self._complete or self._df.get(t))]
+        if not wanted:
+            return {}
+
+        def fetch(conn):
+            cursor = conn.cursor(binary=True)
+            cursor.adapters.register_loader(INT4_ARRAY_OID, Int4ArrayLoader)
+            cursor.adapters.register_loader(FLOAT4_ARRAY_OID, Float4ArrayLoader)
+            return cursor.execute(f"SELECT term, rows, scores FROM {self.table} WHERE kind = %s AND term = ANY(%s)",
+                                  (self.kind, wanted)).fetchall()
+
+        return {term: (rows, scores) for term, rows, scores in self.db.run(fetch)}
 
     def search(self, query: str, n: int, tokens=None, weights=None, allowed=None):
+        """As LexicalIndex.search: the same contributions, summed by the same functions (lexical.py)."""
         if weights is not None:
-            terms = {t: w for t, w in sorted(weights.items()) if w > 0}
+            found = self._postings(list(weights))
+            scores = weighted_scores(self.num_docs, weights, found.get)
         else:
             tokens = self.query_tokens(query) if tokens is None else tokens
-            terms = {}
-            for t in tokens:  # a word given twice counts twice, as in bm25s
-                terms[t] = terms.get(t, 0.0) + 1.0
-        if not terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        where, params = _rows_clause(allowed, "p.r")
-        found = self.db.fetch(
-            f"SELECT p.r, sum(p.s * q.w) AS score FROM {self.table} t "
-            f"JOIN unnest(%(terms)s::text[], %(weights)s::float8[]) AS q(term, w) ON t.kind = %(kind)s AND t.term = q.term "
-            f"CROSS JOIN LATERAL unnest(t.rows, t.scores) AS p(r, s) WHERE {where} "
-            f"GROUP BY p.r ORDER BY score DESC, p.r LIMIT %(n)s",
-            {"terms": list(terms), "weights": list(terms.values()), "kind": self.kind, "n": n, **params})
-        rows = np.array([r for r, _ in found], dtype=np.int64)
-        scores = np.array([s for _, s in found], dtype=np.float32)
-        keep = scores > 0
-        return rows[keep], scores[keep]
+            found = self._postings(tokens)
+            postings = [found[t] for t in tokens if t in found]
+            if not postings:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            scores = query_scores(self.num_docs, postings)
+        return top_rows(scores, n, allowed)
 
     def warm(self) -> None:
         pass

@@ -46,6 +46,9 @@ class FolderTarget:
 def open_reader(settings) -> IndexStore:
     """The live generation of the configured store."""
     if settings.store:
+        from .pgschema import require_postgres_extra
+
+        require_postgres_extra()
         from .postgres import PostgresReader
 
         return PostgresReader.open(settings.store)
