@@ -23,8 +23,8 @@ from . import tables
 from .textnorm import is_cjk, normalize
 
 _NUMBER = re.compile(r"^[(\[（]?[▲△+\-−±]?\s?[¥$]?\d[\d,.]*\s?(?:%|％|倍|件|人|円|万|億|兆|pt)?[)\]）]?$")
-# Tables without figures are left as read: rebuilt rows of slides, forms and text tables whose
-# cells wrap over several lines lost on every set (docs/retrieval.md, bench/build_tables_variant.py).
+# Tables without figures are left as read: their rebuilt rows (slides, forms, text tables whose cells
+# wrap over several lines) were mixed, English questions lost (docs/retrieval.md, bench/build_tables_variant.py).
 FIGURES_ONLY = True
 _MIN_ROWS = 3  # rows with two or more cells before a block counts as a table
 _GAP = 0.9  # words further apart than this many line heights are in different cells
