@@ -77,6 +77,8 @@ def test_a_question_naming_a_row_and_a_column_finds_the_continued_page(tmp_path)
     hits = engine.search("Kiloの登録件数は何件ですか", k=3)
     assert (hits[0].doc_id, hits[0].page) == ("report", 2), [(h.page, h.text[:40]) for h in hits]
     assert "製品名: Kilo; 登録件数: 170" in hits[0].text
+    answer = engine.ask("Kiloの登録件数は何件ですか", llm="extractive")
+    assert "製品名: Kilo; 登録件数: 170" in answer.answer  # the quoted row says what 170 counts
     pages = {p.page: p.text for p in engine.reader.pages_of("report")}
     assert pages[3] == parse_file(pdf).pages[2].text  # a page without a table is left as read
     assert not any("upgraded: table rows" in e for e in events)  # a new index is not an upgrade

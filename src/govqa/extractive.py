@@ -39,8 +39,9 @@ _NUMBER = re.compile(r"[0-9０-９]")
 # A Japanese sentence "ending" in Latin letters and an ASCII full stop: OCR read a mark as "." mid-sentence.
 _OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")
 _PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "［"}
-# What OCR makes of stamps, rules and table lines; prose has next to none of it.
-_OCR_NOISE = re.compile(r"[|¦~^_=<>\\{}@#$&*+;`™®©¶§†‡]|(?<=[\u3040-\u9fff])\s?[a-zA-Z]\s?(?=[\u3040-\u9fff])")
+# What OCR makes of stamps, rules and table lines; prose has next to none of it. "; " between a table
+# row's "header: value" pairs (tables.rows_to_lines) is not debris.
+_OCR_NOISE = re.compile(r"[|¦~^_=<>\\{}@#$&*+`™®©¶§†‡]|;(?! )|(?<=[\u3040-\u9fff])\s?[a-zA-Z]\s?(?=[\u3040-\u9fff])")
 
 
 @dataclass(frozen=True)
