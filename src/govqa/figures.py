@@ -176,7 +176,8 @@ def read_figures(file: str, sha: str, skip: set[int], ocr_lang: str, ocr_dpi: in
                  tessdata: str | None, *, offline: bool = False) -> tuple[dict[int, list[list[Word]]], int]:
     """Each page's figures' words, a list per figure (pages in `skip`, scans, left out), and how many figures
     Tesseract read (the rest came from the cache); `offline`: from the cache only."""
-    key = f"figure-regions|{sha}|{VERSION}"
+    # The thresholds are part of the key: other thresholds find other regions, whose words may be cached already.
+    key = f"figure-regions|{sha}|{MIN_IMAGE_SHARE}|{MAX_TEXT_COVER}|{MIN_DRAWINGS}|{MAX_DRAWN_PAGE_CHARS}|{VERSION}"
     known = cache.get(key)
     regions: dict[int, list[pymupdf.Rect]] = {}
     if known is not None:
