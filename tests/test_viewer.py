@@ -65,6 +65,7 @@ def check_citation(page, sample_engine, question: str, scanned: bool, artifacts:
     record = sample_engine.document(hit["doc_id"])
     assert (hit["page"] in record.ocr_pages) == scanned
     assert hit["ocr"] == scanned  # the API says which passages were read by OCR
+    expect(page.locator("#hit-1 .card-meta .ocr")).to_have_count(1 if scanned else 0)  # and the card says so
     expect(page.locator("#hit-1 .thumb .hl").first).to_be_attached()  # the card's thumbnail marks it too
     _, dialog = open_viewer_from_first_card(page)
     expect(page.locator("#viewer-where")).to_have_text(f"{hit['page']}ページ（全{record.pages}ページ）")

@@ -311,6 +311,7 @@
     meta.append(el("span", "page", t("page", { n: hit.page })));
     if (hit.publisher) meta.append(el("span", "publisher", hit.publisher));
     if (hit.year) meta.append(el("span", "year", hit.year));
+    if (hit.ocr) meta.append(el("span", "ocr", t("readByOcr")));  // a scan's or a picture's words: may be misread
     card.append(meta);
 
     const passage = el("p", "passage");
