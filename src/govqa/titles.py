@@ -10,11 +10,7 @@ uses the file name, with a note saying so (corpus/sources.toml `[titles]` sets i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import shutil
-import subprocess
 from collections.abc import Sequence
 
 import pymupdf
@@ -72,24 +68,14 @@ def banner_title(page: pymupdf.Page, text: str, lang: str, tessdata: str | None)
 def read_clip(page: pymupdf.Page, rect: pymupdf.Rect, lang: str, tessdata: str | None,
               dpi: int = 300) -> tuple[str, float] | None:
     """Tesseract's reading of one region and its mean word confidence; None without the tesseract command."""
-    command = shutil.which("tesseract")
-    if command is None or rect.is_empty:
+    from .figures import tesseract_words
+
+    if rect.is_empty:
         return None
-    image = page.get_pixmap(dpi=dpi, clip=rect).tobytes("png")
-    args = [command, "stdin", "stdout", "-l", lang, "--psm", "6"]
-    if tessdata:
-        args += ["--tessdata-dir", tessdata]
-    try:
-        done = subprocess.run([*args, "tsv"], input=image, capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+    found = tesseract_words(page.get_pixmap(dpi=dpi, clip=rect).tobytes("png"), lang, tessdata, psm="6")
+    if not found:
         return None
-    if done.returncode != 0:
-        return None
-    rows = csv.DictReader(io.StringIO(done.stdout.decode("utf-8", "replace")), delimiter="\t", quoting=csv.QUOTE_NONE)
-    words = [(row["text"], float(row["conf"])) for row in rows
-             if row.get("level") == "5" and (row.get("text") or "").strip() and float(row.get("conf") or -1) >= 0]
-    if not words:
-        return None
+    words = [(text, conf) for text, conf, _, _ in found]
     text = squeeze_ocr_spaces(normalize(" ".join(word for word, _ in words)))
     return text, sum(conf for _, conf in words) / len(words)
 
