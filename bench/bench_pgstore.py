@@ -117,9 +117,11 @@ def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: n
 
     run("embedded FAISS", lambda q: [int(r) for r in embedded.reader.vectors.search(q[None, :], 10)[1][0]])
     pg = shared.reader.vectors
+    chosen = postgres.EF_SEARCH
     for ef in efs:
         postgres.EF_SEARCH = ef
         run(f"postgres HNSW ef_search={ef}", lambda q: [int(r) for r in pg.search(q[None, :], 10)[1][0]])
+    postgres.EF_SEARCH = chosen  # the searches below run with the setting govqa ships
     pg.exact = True  # ORDER BY distance, row: the planner cannot use the index, so it scans every vector
     run("postgres exact (no index)", lambda q: [int(r) for r in pg.search(q[None, :], 10)[1][0]])
     pg.exact = False

@@ -225,3 +225,28 @@ def test_db_upgrade_moves_the_vectors_of_an_older_generation_out_of_its_chunks(p
         assert columns == {"row", "text"}
         indexes = " ".join(d for (d,) in conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'govqa_g1_vectors'"))
         assert "hnsw" in indexes
+
+
+def test_above_the_exact_limit_searches_go_through_an_hnsw_index(pg, tmp_path, monkeypatch):  # noqa: F811
+    from govqa.store import pgwrite
+    from govqa.store.pgschema import connect
+
+    monkeypatch.setattr(pgwrite, "PG_EXACT_MAX", 1)
+    url = pg.database()
+    texts = {"koho": ["広報誌は毎月一日に発行します。", "広報誌の配布は自治会に頼みます。"],
+             "zaisei": ["予算の執行状況は毎月公表します。", "決算の審査は九月に行います。"]}
+    for name, lines in texts.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for i, line in enumerate(lines):
+            (folder / f"{name}-{i}.txt").write_text(line, encoding="utf-8")
+        build_index([folder], settings(tmp_path / "caches", url), collection=name)
+    with connect(url, vectors=False) as conn:
+        plan = " ".join(r for (r,) in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename LIKE 'govqa_g%vectors'"))
+        assert "hnsw" in plan and conn.execute("SELECT bool_or(exact) FROM govqa_generations").fetchone()[0] is False
+    engine = Engine.open(settings(tmp_path / "caches", url))
+    assert not engine.reader.vectors.exact
+    assert engine.search("決算の審査はいつですか", k=1, mode="dense")[0].doc_id == "zaisei-1"
+    hits = engine.search("決算の審査はいつですか", k=4, mode="dense", collections=["koho"])
+    assert sorted(h.doc_id for h in hits) == ["koho-0", "koho-1"]  # filtered inside the index scan, none lost
