@@ -183,6 +183,7 @@ def test_servers_and_builders_share_one_database(pg, tmp_path):  # noqa: F811
             for server in servers:
                 down = httpx.post(f"{server.url}/search", json=SEARCH, timeout=60)
                 assert down.status_code == 503 and "database" in down.json()["detail"]
+                assert "postgresql://" not in down.json()["detail"]  # where the database is stays in the log
                 assert httpx.get(f"{server.url}/health", timeout=60).status_code == 503
         finally:
             pg.start()

@@ -9,10 +9,13 @@ Tables (one set per database):
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
 from ..errors import GovqaError
+
+log = logging.getLogger("govqa.store")
 
 # Each migration takes the database from version i to i + 1; append, never edit a released one.
 MIGRATIONS: list[str] = [
@@ -71,7 +74,7 @@ def describe(url: str) -> str:
         parts = conninfo_to_dict(url)
     except Exception:
         return "the --store URL"
-    where = parts.get("host") or "localhost"
+    where = (parts.get("host") or "localhost") + (f":{parts['port']}" if parts.get("port") else "")
     return f"postgresql://{parts.get('user', '') + '@' if parts.get('user') else ''}{where}/{parts.get('dbname', '')}"
 
 
@@ -162,6 +165,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
+        self._reached = False  # connected once: later failures are an outage, told to clients without details
 
     @classmethod
     def shared(cls, url: str) -> "Database":
@@ -175,7 +179,15 @@ class Database:
             conn = getattr(self._local, "conn", None)
             fresh = conn is None or conn.closed
             if fresh:
-                conn = self._local.conn = connect(self.url)
+                try:
+                    conn = self._local.conn = connect(self.url)
+                except StoreUnavailable as exc:
+                    if not self._reached:  # at start (a command, a server starting): the operator reads the reason
+                        raise
+                    log.warning("index database %s unavailable: %s", describe(self.url), exc)
+                    raise StoreUnavailable("the index database (--store/GOVQA_STORE) is unavailable; "
+                                           "retry shortly") from exc
+                self._reached = True
             try:
                 return work(conn)
             except psycopg.errors.UndefinedTable as exc:  # a generation two builds old, dropped meanwhile
@@ -189,8 +201,10 @@ class Database:
                 # A kept connection may have been cut while idle (a restart, a failover): reads are
                 # safe to repeat once on a new one. A new connection failing means the database is down.
                 if fresh or attempt == 2:
-                    raise StoreUnavailable(f"the database of --store/GOVQA_STORE ({describe(self.url)}) is "
-                                           f"unavailable: {_first_line(exc)}; retry shortly") from exc
+                    # The reason goes to the log; a client is told no more than that the database is away.
+                    log.warning("index database %s unavailable: %s", describe(self.url), _first_line(exc))
+                    raise StoreUnavailable("the index database (--store/GOVQA_STORE) is unavailable; "
+                                           "retry shortly") from exc
 
     def fetch(self, sql, params=(), binary: bool = False) -> list[tuple]:
         return self.run(lambda conn: conn.execute(sql, params, binary=binary).fetchall())
