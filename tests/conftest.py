@@ -53,3 +53,5 @@ def sample_engine(sample_index):
 # Live API servers (real uvicorn on 127.0.0.1) shared by test_api.py and test_browser.py.
 from apiserver import api_corpus, api_index, api_url, sample_api_url  # noqa: E402, F401
 from viewercorpus import viewer_index, viewer_url  # noqa: E402, F401
+# One real PostgreSQL 18 + pgvector per test session for the shared-store tests (test_pg*.py).
+from pgserver import pg, sample_caches  # noqa: E402, F401

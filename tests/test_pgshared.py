@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 from killpoint import count_steps, run_cli
-from pgserver import pg  # noqa: F401
 
 from govqa.build import build_index
 from govqa.config import Settings
@@ -132,7 +131,7 @@ def settings(cache: Path, url: str) -> Settings:
     return Settings(index_dir=cache, store=url, manifest=cache / "no-manifest.toml")
 
 
-def test_servers_and_builders_share_one_database(pg, tmp_path):  # noqa: F811
+def test_servers_and_builders_share_one_database(pg, tmp_path):
     folders = {name: write_corpus(tmp_path, name) for name in CORPORA}
     url, counting, warming = pg.database(), pg.database(), pg.database()
     cache = tmp_path / "machine-k"

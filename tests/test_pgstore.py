@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pgserver import caches_copy, pg, sample_caches  # noqa: F401
+from pgserver import caches_copy
 
 from govqa import evaluate as ev
 from govqa.build import build_index
@@ -31,7 +31,7 @@ def settings(index_dir: Path, store: str | None = None) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def both_stores(pg, sample_caches, samples_dir, tmp_path_factory):  # noqa: F811
+def both_stores(pg, sample_caches, samples_dir, tmp_path_factory):
     """(embedded engine, postgres engine) over the sample corpus, built from the same caches."""
     folder = tmp_path_factory.mktemp("parity")
     url = pg.database()
@@ -106,7 +106,7 @@ def test_documents_pages_and_collections_read_the_same(both_stores):
     assert health["documents"] == 8 and health["chunks"] == embedded.reader.size
 
 
-def test_a_search_limited_to_a_collection_returns_only_its_documents(pg, tmp_path):  # noqa: F811
+def test_a_search_limited_to_a_collection_returns_only_its_documents(pg, tmp_path):
     url = pg.database()
     for name, text in (("koho", "広報誌の発行は毎月一日です。広報誌は全戸に配布します。"),
                        ("zaisei", "予算の執行状況は毎月公表します。広報の予算も含みます。")):
@@ -127,7 +127,7 @@ def govqa(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
-def test_an_older_schema_is_refused_until_govqa_db_upgrade(pg, tmp_path):  # noqa: F811
+def test_an_older_schema_is_refused_until_govqa_db_upgrade(pg, tmp_path):
     from govqa.store.pgschema import SCHEMA_VERSION, connect, upgrade
 
     url = pg.database()
@@ -148,7 +148,7 @@ def test_an_older_schema_is_refused_until_govqa_db_upgrade(pg, tmp_path):  # noq
     assert found.returncode == 0 and '"doc_id": "notice"' in found.stdout
 
 
-def test_user_errors_are_one_line_naming_the_option(pg, tmp_path):  # noqa: F811
+def test_user_errors_are_one_line_naming_the_option(pg, tmp_path):
     empty = pg.database()
     cases = {
         "postgresql://nobody@127.0.0.1:1/none": "--store",  # nothing listens there
@@ -164,7 +164,7 @@ def test_user_errors_are_one_line_naming_the_option(pg, tmp_path):  # noqa: F811
         Engine.open(settings(tmp_path, "postgresql://nobody@127.0.0.1:1/none"))
 
 
-def test_tokens_and_uploads_on_a_server_of_the_shared_store_work_as_on_a_folder(pg, tmp_path):  # noqa: F811
+def test_tokens_and_uploads_on_a_server_of_the_shared_store_work_as_on_a_folder(pg, tmp_path):
     from apiserver import LiveServer, write_pdf
 
     from api.app import create_app
@@ -208,7 +208,7 @@ def test_tokens_and_uploads_on_a_server_of_the_shared_store_work_as_on_a_folder(
         server.stop()
 
 
-def test_db_upgrade_moves_the_vectors_of_an_older_generation_out_of_its_chunks(pg):  # noqa: F811
+def test_db_upgrade_moves_the_vectors_of_an_older_generation_out_of_its_chunks(pg):
     from govqa.store.pgschema import connect, upgrade
 
     url = pg.database()
@@ -227,7 +227,7 @@ def test_db_upgrade_moves_the_vectors_of_an_older_generation_out_of_its_chunks(p
         assert "hnsw" in indexes
 
 
-def test_above_the_exact_limit_searches_go_through_an_hnsw_index(pg, tmp_path, monkeypatch):  # noqa: F811
+def test_above_the_exact_limit_searches_go_through_an_hnsw_index(pg, tmp_path, monkeypatch):
     from govqa.store import pgwrite
     from govqa.store.pgschema import connect
 
