@@ -83,9 +83,12 @@ class Table:
     def lines(self, header: list[str] | None = None) -> list[str]:
         """Each row as "header: value; …" under the caption; `header` replaces a missing one."""
         names = self.header if any(self.header) else (header or [])
-        if not any(names):
-            return []
-        body = tables.rows_to_lines([names, *self.rows])[1:]
+        named = [n for n in names if n]
+        if len(named) < 2 or any(len(n) > tables.MAX_HEADER for n in named):
+            return []  # rows_to_lines would take the first row of figures for the header
+        # A row with one filled cell (a wrapped line, a chart's label) pairs nothing with a header.
+        rows = [row for row in self.rows if sum(bool(c) for c in row) >= 2]
+        body = tables.rows_to_lines([names, *rows])[1:]
         return [self.caption, *body] if self.caption and body else body
 
 
@@ -228,6 +231,9 @@ def _table(rows: list[_Row], start: int, end: int, gap: float) -> Table | None:
         heads = 1
     names = [_header_row(block[r], grid[r], columns, gap, r == heads - 1) for r in range(heads)]
     header = [_join(n[c] for n in names) for c in range(len(columns))]
+    named = [h for h in header if h]
+    if sum(bool(_NUMBER.match(h)) or all(_NUMBER.match(p) for p in h.split()) for h in named) * 2 >= len(named) > 0:
+        return None  # figures for a header: a chart's axis ("0% 20% 40%"), not a table
     body = [row for row in grid[heads:] if any(row)]
     return Table(caption, header, body)
 

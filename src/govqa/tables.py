@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 _SEPARATOR = "; "
-_MAX_HEADER = 60  # a "header" cell longer than this is a sentence: the table has no header row
+MAX_HEADER = 60  # a "header" cell longer than this is a sentence: the table has no header row
 
 
 def rows_to_lines(rows: Iterable[Sequence[object]]) -> list[str]:
@@ -25,7 +25,7 @@ def rows_to_lines(rows: Iterable[Sequence[object]]) -> list[str]:
         filled = [c for c in cells if c]
         if not filled:
             continue
-        if header is None and len(filled) >= 2 and all(len(c) <= _MAX_HEADER for c in filled):
+        if header is None and len(filled) >= 2 and all(len(c) <= MAX_HEADER for c in filled):
             header = cells
             lines.append(" / ".join(filled))
             continue
