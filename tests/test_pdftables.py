@@ -100,3 +100,6 @@ def test_an_index_built_without_table_rows_is_upgraded_by_indexing_again(tmp_pat
         ("index upgraded: table rows on 2 page(s) now carry their column headers "
          "(only those pages' passages are embedded again)")]
     assert before.chunks < after.chunks and 0 < after.embedded < after.chunks  # only the table pages' passages
+    events.clear()
+    again = build_index([folder], settings, on_event=events.append)
+    assert again.embedded == 0 and not any("upgraded" in e for e in events)  # once upgraded, nothing to say

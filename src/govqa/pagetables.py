@@ -56,6 +56,7 @@ def add_table_rows(records: dict, pages: dict[str, list[Page]], fresh: set[str],
         return
     cache = TableCache(cache_path)
     upgraded = 0
+    before: dict[str, dict[int, str]] = {}  # the previous index's page texts, read for documents with rows
     try:
         for doc_id in sorted(fresh):
             record = records.get(doc_id)
@@ -73,7 +74,10 @@ def add_table_rows(records: dict, pages: dict[str, list[Page]], fresh: set[str],
                 if block and block not in page.text and page.page not in record.ocr_pages:
                     page.text = f"{page.text}\n{block}" if page.text else block
                     old = previous.documents.get(doc_id) if previous is not None else None
-                    upgraded += old is not None and old.sha256 == record.sha256
+                    if old is not None and old.sha256 == record.sha256:
+                        if doc_id not in before:
+                            before[doc_id] = {p.page: p.text for p in previous.pages_of(doc_id)}
+                        upgraded += block not in before[doc_id].get(page.page, "")
     finally:
         cache.close()
     if upgraded:
