@@ -17,6 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+import numpy as np
 import pymupdf
 
 from . import tables
@@ -182,13 +183,14 @@ def _columns(rows: list[_Row], gap: float) -> list[tuple[float, float]]:
     x0 = min(w.x0 for r in rows for w in r.words)
     x1 = max(w.x1 for r in rows for w in r.words)
     width = int(x1 - x0) + 2
-    cover = [0] * width
-    for row in rows:
-        seen = [False] * width
+    cover = np.zeros(width, dtype=np.int32)
+    for row in rows:  # how many rows have a word over each point of the width
+        edges = np.zeros(width + 1, dtype=np.int32)
         for word in row.words:
-            for x in range(int(word.x0 - x0), int(word.x1 - x0) + 1):
-                seen[x] = True
-        cover = [c + s for c, s in zip(cover, seen)]
+            edges[int(word.x0 - x0)] += 1
+            edges[int(word.x1 - x0) + 1] -= 1
+        cover += np.cumsum(edges[:-1]) > 0
+    cover = cover.tolist()
     allowed = len(rows) // 6  # a header spanning several columns crosses their gutters
     columns: list[tuple[float, float]] = []
     start = None
