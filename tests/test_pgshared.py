@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from killpoint import count_steps, run_cli
 
 from govqa.build import build_index

@@ -237,7 +237,7 @@ def _repair_garbled(records: dict[str, DocRecord], pages: dict[str, list[Page]],
 
 
 def _read_figures(records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings, index_dir: Path,
-                  event: EventFn, progress: ProgressFn, previous: IndexReader | None) -> dict:
+                  event: EventFn, progress: ProgressFn, previous: IndexStore | None) -> dict:
     """Text inside large pictures is added to PDF pages that have a text layer (figures.py); the glyphs it adds."""
     from .figures import add_figure_text
 
