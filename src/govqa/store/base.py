@@ -8,7 +8,9 @@ knows which one it holds; both rank with the same BM25 numbers over the same fug
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Protocol
@@ -94,6 +96,27 @@ def collection_filter(documents: dict[str, DocRecord], row_docs: np.ndarray, col
     order of `documents`)."""
     chosen = np.array([d.collection in collections for d in documents.values()], dtype=bool)
     return RowFilter(chosen[row_docs] if len(chosen) else np.zeros(size, dtype=bool))
+
+
+class FilterCache:
+    """Each distinct set of collections' RowFilter, built once by `build` and kept (a few sets in practice)."""
+
+    LIMIT = 64  # distinct sets kept before the cache starts again
+
+    def __init__(self, build: Callable[[frozenset[str]], RowFilter]) -> None:
+        self._build = build
+        self._found: dict[frozenset[str], RowFilter] = {}
+        self._lock = threading.Lock()
+
+    def get(self, collections: frozenset[str]) -> RowFilter:
+        with self._lock:  # `build` may read the store once; concurrent first searches wait for it
+            found = self._found.get(collections)
+            if found is None:
+                found = self._build(collections)
+                if len(self._found) >= self.LIMIT:
+                    self._found.clear()
+                self._found[collections] = found
+            return found
 
 
 class Vectors(Protocol):

@@ -31,6 +31,7 @@ from .base import (  # noqa: F401  (re-exported: `from govqa.store import DocRec
     DEFAULT_COLLECTION,
     FORMAT_VERSION,
     DocRecord,
+    FilterCache,
     IndexManifest,
     RowFilter,
     StoredChunk,
@@ -290,8 +291,7 @@ class IndexReader:
                                      self._db().execute("SELECT lang FROM chunks ORDER BY id")], dtype=bool)
         self.collections = {d.collection for d in self.manifest.documents}
         self._row_docs: np.ndarray | None = None  # document number of each row, read on the first filtered search
-        self._filters: dict[frozenset[str], RowFilter] = {}
-        self._filters_lock = threading.Lock()
+        self._filters = FilterCache(self._collection_filter)
         self.has_boxes = self._db().execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_boxes'").fetchone() is not None
 
@@ -342,18 +342,14 @@ class IndexReader:
         """The rows of these collections' documents; None when that is every row (nothing to filter)."""
         if collections is None or self.collections <= collections:
             return None
-        with self._filters_lock:
-            found = self._filters.get(collections)
-            if found is None:
-                if self._row_docs is None:
-                    number = {doc_id: i for i, doc_id in enumerate(self.documents)}
-                    self._row_docs = np.fromiter((number[d] for (d,) in self._db().execute(
-                        "SELECT doc_id FROM chunks ORDER BY id")), dtype=np.int32, count=self.size)
-                found = collection_filter(self.documents, self._row_docs, collections, self.size)
-                if len(self._filters) >= 64:  # one per distinct set of collections asked for; a few in practice
-                    self._filters.clear()
-                self._filters[collections] = found
-            return found
+        return self._filters.get(collections)
+
+    def _collection_filter(self, collections: frozenset[str]) -> RowFilter:
+        if self._row_docs is None:
+            number = {doc_id: i for i, doc_id in enumerate(self.documents)}
+            self._row_docs = np.fromiter((number[d] for (d,) in self._db().execute(
+                "SELECT doc_id FROM chunks ORDER BY id")), dtype=np.int32, count=self.size)
+        return collection_filter(self.documents, self._row_docs, collections, self.size)
 
     def warm(self) -> None:
         """Fault in the memory-mapped vectors and BM25 arrays now rather than during the first queries.

@@ -23,7 +23,7 @@ from ..errors import IndexNotFound
 from ..lexical import Tokenizer, query_scores, top_rows, weighted_scores
 from ..models import Page
 from ..pagelex import PageLexical
-from .base import IndexManifest, RowFilter, StoredChunk, collection_filter
+from .base import FilterCache, IndexManifest, RowFilter, StoredChunk, collection_filter
 from .pgschema import Database, check_schema
 from .pgwrite import table
 
@@ -199,8 +199,8 @@ class PostgresReader:
                                         pages, arrays["chunk_page"].astype(np.int64),
                                         PgLexical(db, gen_id, 2, doc_count, self.tokenizer, _vocabulary(arrays, 2)))
         self.has_boxes = True
-        self._filters: dict[frozenset[str], RowFilter] = {}
-        self._filters_lock = threading.Lock()
+        self._filters = FilterCache(lambda collections: collection_filter(self.documents, self._row_docs, collections,
+                                                                          self.size))
 
     @classmethod
     def open(cls, url: str) -> "PostgresReader":
@@ -254,14 +254,7 @@ class PostgresReader:
     def row_filter(self, collections: frozenset[str] | None) -> RowFilter | None:
         if collections is None or self.collections <= collections:
             return None
-        with self._filters_lock:
-            found = self._filters.get(collections)
-            if found is None:
-                found = collection_filter(self.documents, self._row_docs, collections, self.size)
-                if len(self._filters) >= 64:
-                    self._filters.clear()
-                self._filters[collections] = found
-            return found
+        return self._filters.get(collections)
 
     def warm(self) -> None:
         self.db.fetch("SELECT 1")  # this thread's connection, opened now rather than by the first query
