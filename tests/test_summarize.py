@@ -528,10 +528,11 @@ def test_a_sentence_gives_the_kind_of_answer_asked_for():
     ("MF | 登録 ~ 申請 = の | 手続 ~ き = は | 以下 ~ の通り。", "OCR debris"),
 ])
 def test_fragments_cut_by_the_chunker_or_by_ocr_are_not_quoted(sentence, why):
-    from govqa.extractive import ExtractivePolicy, _quotable
+    from govqa.extractive import ExtractivePolicy, quote_kind
 
-    assert not _quotable(sentence, ExtractivePolicy(), first=False), why
-    assert _quotable("申請書の表紙(鑑)については、住所、氏名は外国語でも記載可能です。", ExtractivePolicy(), first=True)
+    assert quote_kind(sentence, ExtractivePolicy(), first=False) is None, why  # not a sentence, item or row either
+    assert quote_kind("申請書の表紙(鑑)については、住所、氏名は外国語でも記載可能です。", ExtractivePolicy(),
+                      first=True) == "sentence"
 
 
 def test_the_sentence_giving_the_kind_of_answer_asked_for_wins_a_tie_of_words(embedder, tokenize):

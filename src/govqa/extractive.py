@@ -117,10 +117,6 @@ def quote_kind(text: str, policy: ExtractivePolicy, first: bool) -> str | None:
     return None
 
 
-def _quotable(text: str, policy: ExtractivePolicy, first: bool) -> bool:
-    return quote_kind(text, policy, first) == "sentence"
-
-
 def _unbalanced(text: str) -> bool:
     """A closing bracket before its opening one: the sentence starts inside a quotation the chunk cut."""
     depth = {opening: 0 for opening in _PAIRS.values()}
