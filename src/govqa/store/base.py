@@ -99,20 +99,23 @@ def collection_filter(documents: dict[str, DocRecord], row_docs: np.ndarray, col
 
 
 class FilterCache:
-    """Each distinct set of collections' RowFilter, built once by `build` and kept (a few sets in practice)."""
+    """Each distinct set of collections' RowFilter, built once and kept (a few sets in practice).
+
+    The builder is passed to `get`, not kept: a reader holding a cache that held one of its own
+    methods would be a reference cycle, and a dropped reader must be freed at once (its generation
+    stays "in use", so no build can remove it, until it is)."""
 
     LIMIT = 64  # distinct sets kept before the cache starts again
 
-    def __init__(self, build: Callable[[frozenset[str]], RowFilter]) -> None:
-        self._build = build
+    def __init__(self) -> None:
         self._found: dict[frozenset[str], RowFilter] = {}
         self._lock = threading.Lock()
 
-    def get(self, collections: frozenset[str]) -> RowFilter:
+    def get(self, collections: frozenset[str], build: Callable[[frozenset[str]], RowFilter]) -> RowFilter:
         with self._lock:  # `build` may read the store once; concurrent first searches wait for it
             found = self._found.get(collections)
             if found is None:
-                found = self._build(collections)
+                found = build(collections)
                 if len(self._found) >= self.LIMIT:
                     self._found.clear()
                 self._found[collections] = found

@@ -291,7 +291,7 @@ class IndexReader:
                                      self._db().execute("SELECT lang FROM chunks ORDER BY id")], dtype=bool)
         self.collections = {d.collection for d in self.manifest.documents}
         self._row_docs: np.ndarray | None = None  # document number of each row, read on the first filtered search
-        self._filters = FilterCache(self._collection_filter)
+        self._filters = FilterCache()
         self.has_boxes = self._db().execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_boxes'").fetchone() is not None
 
@@ -342,7 +342,7 @@ class IndexReader:
         """The rows of these collections' documents; None when that is every row (nothing to filter)."""
         if collections is None or self.collections <= collections:
             return None
-        return self._filters.get(collections)
+        return self._filters.get(collections, self._collection_filter)
 
     def _collection_filter(self, collections: frozenset[str]) -> RowFilter:
         if self._row_docs is None:

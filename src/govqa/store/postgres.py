@@ -199,8 +199,7 @@ class PostgresReader:
                                         pages, arrays["chunk_page"].astype(np.int64),
                                         PgLexical(db, gen_id, 2, doc_count, self.tokenizer, _vocabulary(arrays, 2)))
         self.has_boxes = True
-        self._filters = FilterCache(lambda collections: collection_filter(self.documents, self._row_docs, collections,
-                                                                          self.size))
+        self._filters = FilterCache()
 
     @classmethod
     def open(cls, url: str) -> "PostgresReader":
@@ -254,7 +253,8 @@ class PostgresReader:
     def row_filter(self, collections: frozenset[str] | None) -> RowFilter | None:
         if collections is None or self.collections <= collections:
             return None
-        return self._filters.get(collections)
+        return self._filters.get(collections, lambda chosen: collection_filter(self.documents, self._row_docs, chosen,
+                                                                               self.size))
 
     def warm(self) -> None:
         self.db.fetch("SELECT 1")  # this thread's connection, opened now rather than by the first query
