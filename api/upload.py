@@ -23,7 +23,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from govqa import audit, catalog
 from govqa.access import Access
-from govqa.build import build_index, sha256_of
+from govqa.build import build_index
+from govqa.filehash import sha256_of
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
 from govqa.intake import DuplicateUpload, accepted_suffixes, UploadRejected, UploadTooLarge, check_content, check_filename

@@ -1,6 +1,6 @@
 """Run the govqa CLI and SIGKILL it at its N-th step of a build, or of the index writer.
 
-    python tests/killpoint.py N govqa-args...          # the N-th step in store/embedded.py, store/pgwrite.py or build.py
+    python tests/killpoint.py N govqa-args...          # the N-th step in store/embedded.py, store/pgwrite.py or build.py (and its steps)
     python tests/killpoint.py writer:N govqa-args...   # the N-th step inside the index writer (either store's)
 
 A step is a Python call, a C call (os.fsync, os.rename, faiss.write_index, sqlite) or a return,
@@ -21,8 +21,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-WATCHED = (os.path.join("govqa", "store", "embedded.py"), os.path.join("govqa", "build.py"),
-           os.path.join("govqa", "store", "pgwrite.py"))
+# build.py and the modules of its steps, which once were all build.py.
+BUILD = ("build.py", "filehash.py")
+WATCHED = (os.path.join("govqa", "store", "embedded.py"), os.path.join("govqa", "store", "pgwrite.py"),
+           *(os.path.join("govqa", name) for name in BUILD))
 WRITERS = ("write_generation", "write")  # the embedded store's writer, and PostgresTarget.write (pgwrite.py)
 
 

@@ -22,6 +22,7 @@ from .chunk import ChunkPolicy, chunk_document
 from .config import Settings
 from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_embedder
 from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
+from .filehash import hash_files
 from .lexical import LexicalIndex, Tokenizer
 from .models import Chunk, Document, Page
 from .garbled import OcrCache, repair_pages
@@ -112,14 +113,6 @@ def collect_files(paths: list[Path], warn: EventFn) -> list[Path]:
         else:
             warn(f"skip {path}: no such file or folder")
     return list(dict.fromkeys(files))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def slug(text: str) -> str:
@@ -334,7 +327,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         fresh: set[str] = set()  # documents read by this build (their pages as the parser gave them)
         cache = ParseCache(index_dir / "cache" / "pages.sqlite")
         ocr_key = f"{PARSER_VERSION}|{settings.ocr_lang}|{settings.ocr_dpi}"
-        hashes = _hash_files(files)
+        hashes = hash_files(files)
         ahead = _ParseAhead(files, hashes, cache, ocr_key, settings, event, embedder, index_dir, policy)
         for number, path in enumerate(files, 1):
             progress("parsing", number - 1, len(files))
@@ -445,16 +438,6 @@ def _chunk_boxes(chunks: list[Chunk], records: dict[str, DocRecord], pages: dict
     finally:
         cache.close()
         progress("locating passages", 1, 1)
-
-
-def _hash_files(files: list[Path]) -> dict[Path, str | OSError]:
-    hashes: dict[Path, str | OSError] = {}
-    for path in files:
-        try:
-            hashes[path] = sha256_of(path)
-        except OSError as exc:
-            hashes[path] = exc
-    return hashes
 
 
 class _ParseAhead:

@@ -117,7 +117,7 @@ def add_figure_text(records: dict, pages: dict, ocr_lang: str, ocr_dpi: int, cac
     previous generation); only its glyphs are gathered, from the cache, for the passage boxes.
     Run after parsing has finished: PyMuPDF is not safe to use from two threads at once.
     """
-    from .build import sha256_of
+    from .filehash import sha256_of
     from .parse import _quiet_stderr, find_tessdata, ocr_available
 
     usable = ocr_available(ocr_lang)

@@ -185,7 +185,7 @@ def chunk_boxes(chunks: list, records: dict, pages: dict, cache: GlyphCache, *, 
 
     `extra`: more glyphs of a page, (doc_id, page) -> PageGlyphs, following its own (text read from its figures).
     """
-    from .build import sha256_of
+    from .filehash import sha256_of
     from .parse import _quiet_stderr, find_tessdata
 
     texts = {(doc_id, p.page): p.text for doc_id, doc_pages in pages.items() for p in doc_pages}

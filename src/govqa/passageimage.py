@@ -46,7 +46,7 @@ def crop_png(pdf: Path, page: int, boxes: list[list[float]]) -> bytes:
 
 def write_hit_image(engine, hit: Hit, path: Path) -> Path | None:
     """Write `hit`'s region to `path`; None when it has no page position or its file is gone or changed."""
-    from .build import sha256_of
+    from .filehash import sha256_of
 
     if not hit.boxes:
         return None
