@@ -24,9 +24,9 @@ from govqa.config import Settings  # noqa: E402
 
 
 def rows_for_pages_only() -> None:
-    """The rows reach build._page_lexical's page texts, not the pages that are chunked."""
+    """The rows reach build_page_lexical's page texts, not the pages that are chunked."""
     extra: dict[tuple[str, int], str] = {}
-    add_rows, page_lexical = pagetables.add_table_rows, build._page_lexical
+    add_rows, page_lexical = pagetables.add_table_rows, build.build_page_lexical
 
     def collect(records, pages, fresh, cache_path, event, previous=None):
         copies = {d: [replace(p) for p in pages[d]] for d in fresh if d in pages}
@@ -40,7 +40,7 @@ def rows_for_pages_only() -> None:
         texts = {d: [replace(p, text=extra.get((d, p.page), p.text)) for p in pages[d]] for d in pages}
         return page_lexical(texts, records, chunks, cache)
 
-    build.add_table_rows, build._page_lexical = collect, with_rows
+    build.add_table_rows, build.build_page_lexical = collect, with_rows
 
 
 def main() -> None:

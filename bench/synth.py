@@ -144,7 +144,7 @@ def build_synthetic(n_chunks: int, index_dir: Path, sample_index: Path, fill_cac
         for lo in range(0, len(texts), 20_000):
             cache.put_many(embedder_id, texts[lo:lo + 20_000], vectors[lo:lo + 20_000])
         cache.close()
-        from govqa.build import TokenCache
+        from govqa.buildlexical import TokenCache
 
         tokens = TokenCache(index_dir / "cache" / "tokens.sqlite")  # as a build by govqa would have left it
         memo = tokens.tokenizer(texts, MemoTokenizer())
