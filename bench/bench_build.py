@@ -166,7 +166,7 @@ def main() -> None:
 
 
 def run(args) -> None:
-    from govqa.build import EMBED_BATCH
+    from govqa.buildembed import EMBED_BATCH
     from govqa.parse import SUPPORTED_SUFFIXES
 
     skip = set(filter(None, args.skip.split(",")))

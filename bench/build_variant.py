@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from govqa import build
+from govqa import build, buildembed
 from govqa.chunk import ChunkPolicy
 from govqa.config import Settings
 
@@ -44,7 +44,7 @@ def main() -> None:
         sys.exit(f"{args.out} exists; choose a new folder")
     if (args.from_index / "cache").is_dir():
         shutil.copytree(args.from_index / "cache", args.out / "cache")
-    build.embed_text = with_context(args.context)
+    buildembed.embed_text = with_context(args.context)
     policy = ChunkPolicy(target=args.target, maximum=args.maximum, overlap=args.overlap)
     report = build.build_index([args.samples], Settings(index_dir=args.out, manifest=Path("/nonexistent")), policy=policy)
     print(report.summary())

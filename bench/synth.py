@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from govqa.build import embed_text
+from govqa.buildembed import embed_text
 from govqa.chunk import ChunkPolicy, chunk_document, sentence_spans
 from govqa.embed import EmbeddingCache
 from govqa.lexical import LexicalIndex, Tokenizer

@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
+from .buildembed import embed_all, embed_new
 from .buildlexical import TokenCache, build_lexical, build_page_lexical, lexical_text
 from .chunk import ChunkPolicy, chunk_document
 from .config import Settings
@@ -30,7 +29,6 @@ from .sourcepath import relative_source
 from .store import DEFAULT_COLLECTION, DocRecord, IndexManifest, IndexStore, open_target
 
 PARSER_VERSION = "1"
-EMBED_BATCH = 64  # bench/bench_build.py: larger batches beat 32 by ~5-10%; the C engine packs tokens, no padding
 PARSE_WORKERS = os.cpu_count() or 1  # files parsed at once, each in its own child process (OCR is single-threaded)
 EMBED_WHILE_PARSING = True  # embed finished files while others are still parsed (bench_build.py --serial: off)
 
@@ -62,16 +60,6 @@ class BuildReport:
         if self.unindexed_pages:
             parts.append(f"{self.unindexed_pages} scanned page(s) NOT indexed (no OCR)")
         return "; ".join(parts) + f" in {self.seconds:.1f}s"
-
-
-def embed_text(chunk: Chunk) -> str:
-    """What the embedder sees: the passage alone.
-
-    Prefixing the heading in force (or the title) lowered dense MRR on both Japanese sets and
-    for English questions (docs/retrieval.md); headings carried over from earlier pages and
-    list items taken for headings likely pull a passage towards another topic.
-    """
-    return chunk.text
 
 
 def collect_files(paths: list[Path], warn: EventFn) -> list[Path]:
@@ -304,8 +292,8 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             return report
 
         chunks = [c for doc_id in sorted(records) for c in chunk_document(doc_id, records[doc_id].title, pages[doc_id], policy)]
-        vectors = _embed_all(chunks, embedder, EmbeddingCache(index_dir / "cache" / "embeddings.sqlite"), report, progress,
-                             ahead.embedded)
+        vectors, report.embedded, report.reused = embed_all(
+            chunks, embedder, EmbeddingCache(index_dir / "cache" / "embeddings.sqlite"), progress, ahead.embedded)
         lexical = build_lexical([lexical_text(c) for c in chunks], TokenCache(index_dir / "cache" / "tokens.sqlite"))
         page_lexical = build_page_lexical(pages, records, chunks, TokenCache(index_dir / "cache" / "tokens.sqlite"))
         if previous is not None and previous.page_lexical is None:
@@ -419,13 +407,7 @@ class _ParseAhead:
                 if future.exception() is not None:
                     continue
                 doc = future.result()
-                texts = list(dict.fromkeys(embed_text(c) for c in chunk_document("", doc.title, doc.pages, policy)))
-                known = cache.get_many(embedder.id, texts)
-                missing = [t for t in texts if cache.key(t) not in known]
-                for start in range(0, len(missing), EMBED_BATCH):
-                    batch = missing[start:start + EMBED_BATCH]
-                    cache.put_many(embedder.id, batch, embedder.embed_passages(batch))
-                    self.embedded.update(cache.key(t) for t in batch)
+                embed_new(chunk_document("", doc.title, doc.pages, policy), embedder, cache, self.embedded)
         except Exception:  # the build's own embedding step embeds whatever is missing and reports the error
             pass
         finally:
@@ -438,24 +420,3 @@ class _ParseAhead:
 
 def _free_id(base: str, sha: str, records: dict[str, DocRecord]) -> str:
     return base if base not in records else f"{base}-{sha[:8]}"
-
-
-def _embed_all(chunks: list[Chunk], embedder: Embedder, cache: EmbeddingCache, report: BuildReport,
-               progress: ProgressFn, embedded_ahead: set[str] = frozenset()) -> np.ndarray:
-    texts = [embed_text(c) for c in chunks]
-    known = cache.get_many(embedder.id, texts)
-    missing = list(dict.fromkeys(t for t in texts if cache.key(t) not in known))
-    for start in range(0, len(missing), EMBED_BATCH):
-        progress("embedding", start, len(missing))
-        batch = missing[start:start + EMBED_BATCH]
-        vectors = embedder.embed_passages(batch)
-        cache.put_many(embedder.id, batch, vectors)
-        known.update((cache.key(t), v) for t, v in zip(batch, vectors))
-    progress("embedding", len(missing), len(missing))
-    cache.close()
-    ahead = len({cache.key(t) for t in texts} & embedded_ahead)  # embedded by this build while it parsed
-    report.embedded = len(missing) + ahead
-    report.reused = len(texts) - len(missing) - ahead
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.stack([known[cache.key(t)] for t in texts]).astype(np.float32)
