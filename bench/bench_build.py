@@ -88,10 +88,11 @@ def child_raw(texts_file: str, batch: int) -> dict:
 
 def child_build(index_dir: str, paths: list[str], dump_texts: str | None, serial: bool = False) -> dict:
     import govqa.build as build
+    import govqa.buildfiles as buildfiles
     from govqa.config import Settings
 
     if serial:  # as before the overlap: one file parsed at a time, embedding only after all are parsed
-        build.PARSE_WORKERS, build.EMBED_WHILE_PARSING = 1, False
+        buildfiles.PARSE_WORKERS, buildfiles.EMBED_WHILE_PARSING = 1, False
 
     embedded: list[str] = []
     embed_seconds = [0.0]

@@ -72,12 +72,12 @@ def test_cached_bm25_tokens_give_the_same_lexical_index(tmp_path):
 
 
 def test_several_files_parsed_side_by_side_index_like_one_at_a_time(tmp_path, monkeypatch):
-    import govqa.build as build
+    import govqa.buildfiles as buildfiles
 
     corpus = make_corpus(tmp_path / "corpus")
     together = build_index([corpus], Settings(index_dir=tmp_path / "a", manifest=tmp_path / "none.toml"))
-    monkeypatch.setattr(build, "PARSE_WORKERS", 1)
-    monkeypatch.setattr(build, "EMBED_WHILE_PARSING", False)
+    monkeypatch.setattr(buildfiles, "PARSE_WORKERS", 1)
+    monkeypatch.setattr(buildfiles, "EMBED_WHILE_PARSING", False)
     alone = build_index([corpus], Settings(index_dir=tmp_path / "b", manifest=tmp_path / "none.toml"))
     assert (together.documents, together.chunks, together.embedded) == (alone.documents, alone.chunks, alone.embedded)
     a, b = IndexReader.open(tmp_path / "a"), IndexReader.open(tmp_path / "b")

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import os
-import queue
 import re
-import sqlite3
-import threading
 import time
 import unicodedata
-from concurrent.futures import Future, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .buildembed import embed_all, embed_new
+from .buildembed import embed_all
+from .buildfiles import PARSER_VERSION, ParseAhead, ParseCache, collect_files
 from .buildlexical import TokenCache, build_lexical, build_page_lexical, lexical_text
 from .chunk import ChunkPolicy, chunk_document
 from .config import Settings
 from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_embedder
 from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
 from .filehash import hash_files
-from .models import Chunk, Document, Page
+from .models import Chunk, Page
 from .garbled import OcrCache, repair_pages
 from .pagetables import add_table_rows
 from .sourcepath import relative_source
 from .store import DEFAULT_COLLECTION, DocRecord, IndexManifest, IndexStore, open_target
-
-PARSER_VERSION = "1"
-PARSE_WORKERS = os.cpu_count() or 1  # files parsed at once, each in its own child process (OCR is single-threaded)
-EMBED_WHILE_PARSING = True  # embed finished files while others are still parsed (bench_build.py --serial: off)
 
 ProgressFn = Callable[[str, int, int], None]
 EventFn = Callable[[str], None]
@@ -62,63 +53,9 @@ class BuildReport:
         return "; ".join(parts) + f" in {self.seconds:.1f}s"
 
 
-def collect_files(paths: list[Path], warn: EventFn) -> list[Path]:
-    from .parse import SUPPORTED_SUFFIXES
-
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            root = path.resolve()
-            found = []
-            for candidate in sorted(path.rglob("*")):
-                if (not candidate.is_file() or candidate.suffix.lower() not in SUPPORTED_SUFFIXES
-                        or any(part.startswith(".") for part in candidate.relative_to(path).parts)):
-                    continue
-                if not candidate.resolve().is_relative_to(root):
-                    # A link planted in a shared folder must not pull other files into the index.
-                    warn(f"skip {candidate}: symbolic link to a file outside {path}")
-                    continue
-                found.append(candidate)
-            if not found:
-                warn(f"skip {path}: no PDF, HTML, text, CSV or Office files in this folder")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            warn(f"skip {path}: no such file or folder")
-    return list(dict.fromkeys(files))
-
-
 def slug(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     return re.sub(r"[^\w.-]+", "-", text).strip("-._") or "doc"
-
-
-class ParseCache:
-    """Parsed documents keyed by (file sha256, parser settings): OCR is never redone for the same bytes."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, doc TEXT)")
-
-    def has(self, key: str) -> bool:
-        return self._db.execute("SELECT 1 FROM docs WHERE key = ?", (key,)).fetchone() is not None
-
-    def get(self, key: str) -> Document | None:
-        row = self._db.execute("SELECT doc FROM docs WHERE key = ?", (key,)).fetchone()
-        if not row:
-            return None
-        data = json.loads(row[0])
-        data["pages"] = [Page(**p) for p in data["pages"]]
-        return Document(**data)
-
-    def put(self, key: str, doc: Document) -> None:
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (key, json.dumps(asdict(doc), ensure_ascii=False)))
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def _repair_garbled(records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings, index_dir: Path,
@@ -228,7 +165,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         cache = ParseCache(index_dir / "cache" / "pages.sqlite")
         ocr_key = f"{PARSER_VERSION}|{settings.ocr_lang}|{settings.ocr_dpi}"
         hashes = hash_files(files)
-        ahead = _ParseAhead(files, hashes, cache, ocr_key, settings, event, embedder, index_dir, policy)
+        ahead = ParseAhead(files, hashes, cache, ocr_key, settings, event, embedder, index_dir, policy)
         for number, path in enumerate(files, 1):
             progress("parsing", number - 1, len(files))
             sha = hashes[path]
@@ -338,84 +275,6 @@ def _chunk_boxes(chunks: list[Chunk], records: dict[str, DocRecord], pages: dict
     finally:
         cache.close()
         progress("locating passages", 1, 1)
-
-
-class _ParseAhead:
-    """Parses the files the cache lacks, PARSE_WORKERS at a time, and embeds each one's chunks as it arrives.
-
-    OCR dominates a build of scans and uses one core per file; parsing files side by side and
-    embedding the finished ones meanwhile keeps both cores busy. The vectors go to the
-    embedding cache, where the build's own embedding step finds them.
-    """
-
-    def __init__(self, files: list[Path], hashes: dict, cache: ParseCache, ocr_key: str, settings: Settings,
-                 event: EventFn, embedder: Embedder, index_dir: Path, policy: ChunkPolicy) -> None:
-        todo: dict[str, Path] = {}
-        for path in files:
-            sha = hashes[path]
-            if isinstance(sha, str) and sha not in todo and not cache.has(f"{sha}|{ocr_key}"):
-                todo[sha] = path
-        self._by_path: dict[Path, Future] = {}
-        # Without limits parse_isolated parses in this process, and PyMuPDF is not thread-safe: one at a time.
-        isolated = bool(settings.parse_timeout or settings.parse_memory_mb)
-        workers = max(1, min(PARSE_WORKERS if isolated else 1, len(todo)))
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        for path in todo.values():
-            self._by_path[path] = Future()
-            self._queue.put((path, self._by_path[path]))
-        # Daemon threads, not a ThreadPoolExecutor: on Ctrl+C the interpreter would first run every
-        # file still queued in an executor; daemon threads are dropped with the files they hold.
-        for _ in range(workers if todo else 0):
-            threading.Thread(target=self._parse_queued, args=(settings, event), daemon=True,
-                             name="govqa-parse").start()
-        self._hashes = hashes
-        self._sha_to_path = todo
-        self.embedded: set[str] = set()  # cache keys of the texts embedded here
-        self._embedder = None
-        if EMBED_WHILE_PARSING and len(todo) > 1:  # with one file there is nothing to overlap
-            self._embedder = threading.Thread(target=self._embed_as_parsed, daemon=True,
-                                              args=(embedder, index_dir, policy), name="govqa-embed-ahead")
-            self._embedder.start()
-
-    def _parse_queued(self, settings: Settings, event: EventFn) -> None:
-        from .isolate import parse_isolated
-
-        while True:
-            try:
-                path, future = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(parse_isolated(path, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event,
-                                                 timeout=settings.parse_timeout, memory_mb=settings.parse_memory_mb))
-            except BaseException as exc:  # handed to the build's loop, which reports a ParseError as a skip
-                future.set_exception(exc)
-
-    def result(self, path: Path) -> Document:
-        """The parsed document (raises ParseError as parse_file does)."""
-        future = self._by_path.get(path)
-        if future is None:  # same bytes as a file already submitted under another name
-            return self._by_path[self._sha_to_path[self._hashes[path]]].result()
-        return future.result()
-
-    def _embed_as_parsed(self, embedder: Embedder, index_dir: Path, policy: ChunkPolicy) -> None:
-        cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite")
-        try:
-            for future in as_completed(self._by_path.values()):
-                if future.exception() is not None:
-                    continue
-                doc = future.result()
-                embed_new(chunk_document("", doc.title, doc.pages, policy), embedder, cache, self.embedded)
-        except Exception:  # the build's own embedding step embeds whatever is missing and reports the error
-            pass
-        finally:
-            cache.close()
-
-    def close(self) -> None:
-        if self._embedder is not None:
-            self._embedder.join()
 
 
 def _free_id(base: str, sha: str, records: dict[str, DocRecord]) -> str:
