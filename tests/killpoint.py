@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 # build.py and the modules of its steps, which once were all build.py.
-BUILD = ("build.py", "filehash.py", "buildlexical.py", "buildembed.py", "buildfiles.py")
+BUILD = ("build.py", "filehash.py", "buildlexical.py", "buildembed.py", "buildfiles.py", "buildpages.py")
 WATCHED = (os.path.join("govqa", "store", "embedded.py"), os.path.join("govqa", "store", "pgwrite.py"),
            *(os.path.join("govqa", name) for name in BUILD))
 WRITERS = ("write_generation", "write")  # the embedded store's writer, and PostgresTarget.write (pgwrite.py)

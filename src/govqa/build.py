@@ -12,13 +12,13 @@ from typing import Callable
 from .buildembed import embed_all
 from .buildfiles import PARSER_VERSION, ParseAhead, ParseCache, collect_files
 from .buildlexical import TokenCache, build_lexical, build_page_lexical, lexical_text
+from .buildpages import ocr_figures, ocr_garbled_pages, passage_boxes
 from .chunk import ChunkPolicy, chunk_document
 from .config import Settings
 from .embed import DEFAULT_EMBEDDER, Embedder, EmbeddingCache, base_name, load_embedder
 from .errors import EmbedderMismatch, GovqaError, ManifestError, ParseError
 from .filehash import hash_files
-from .models import Chunk, Page
-from .garbled import OcrCache, repair_pages
+from .models import Page
 from .pagetables import add_table_rows
 from .sourcepath import relative_source
 from .store import DEFAULT_COLLECTION, DocRecord, IndexManifest, IndexStore, open_target
@@ -56,43 +56,6 @@ class BuildReport:
 def slug(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     return re.sub(r"[^\w.-]+", "-", text).strip("-._") or "doc"
-
-
-def _repair_garbled(records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings, index_dir: Path,
-                    event: EventFn) -> None:
-    """PDF pages whose text layer is unreadable are read by OCR instead (garbled.py); after parsing, never beside it."""
-    cache = OcrCache(index_dir / "cache" / "ocr-pages.sqlite")
-    try:
-        for doc_id, record in records.items():
-            if not record.file or Path(record.file).suffix.lower() != ".pdf" or doc_id not in pages:
-                continue
-            fixed, numbers = repair_pages(pages[doc_id], record.file, record.sha256, record.lang, settings.ocr_lang,
-                                          settings.ocr_dpi, cache, event)
-            if numbers:
-                pages[doc_id] = fixed
-                record.ocr_pages = sorted({*record.ocr_pages, *numbers})
-                event(f"{record.path}: pages {', '.join(map(str, numbers))} have an unreadable text layer; read by OCR")
-    finally:
-        cache.close()
-
-
-def _read_figures(records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings, index_dir: Path,
-                  event: EventFn, progress: ProgressFn, previous: IndexStore | None) -> dict:
-    """Text inside large pictures is added to PDF pages that have a text layer (figures.py); the glyphs it adds."""
-    from .figures import add_figure_text
-
-    if not settings.figure_ocr:
-        return {}
-    cache = OcrCache(index_dir / "cache" / "ocr-pages.sqlite")
-    try:
-        glyphs, changed = add_figure_text(records, pages, settings.ocr_lang, settings.ocr_dpi, cache, event, progress)
-    finally:
-        cache.close()
-    if previous is not None and any(r.figure_pages is None and r.file.lower().endswith(".pdf")
-                                    for r in previous.documents.values()):
-        event(f"index upgraded: text inside figures read by OCR and added to {changed} page(s) "
-              "(only their passages are embedded again)")
-    return glyphs
 
 
 def _load_sources(settings: Settings, warn: EventFn):
@@ -218,9 +181,9 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             event("index upgraded: documents now record their path relative to the folder they were indexed from")
         ahead.close()
         cache.close()
-        _repair_garbled(records, pages, settings, index_dir, event)
+        ocr_garbled_pages(records, pages, settings, index_dir, event)
         add_table_rows(records, pages, fresh, index_dir / "cache" / "tables.sqlite", event, previous)
-        figure_glyphs = _read_figures(records, pages, settings, index_dir, event, progress, previous)
+        figure_glyphs = ocr_figures(records, pages, settings, index_dir, event, progress, previous)
         if not records and previous is not None and previous.documents:
             raise GovqaError("that would remove every document and leave an empty index: delete the index folder "
                              "instead, or add a document first")
@@ -236,7 +199,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
         if previous is not None and previous.page_lexical is None:
             event("index upgraded: page-level BM25 added " +
                   ("(nothing re-embedded)" if not report.embedded else f"({report.embedded} passages embedded)"))
-        boxes = _chunk_boxes(chunks, records, pages, settings, index_dir, event, progress, figure_glyphs)
+        boxes = passage_boxes(chunks, records, pages, settings, index_dir, event, progress, figure_glyphs)
         if previous is not None and not previous.has_boxes:
             event("index upgraded: passage positions on their pages recorded (nothing was re-embedded)")
         manifest = IndexManifest(embedder=embedder.id, dim=embedder.dim, documents=[records[d] for d in sorted(records)],
@@ -261,20 +224,6 @@ def _previous_pages(previous: IndexStore | None, records: dict[str, DocRecord]) 
         every = previous.all_pages()
         return {d: every.get(d, []) for d in records}
     return {d: previous.pages_of(d) for d in records}
-
-
-def _chunk_boxes(chunks: list[Chunk], records: dict[str, DocRecord], pages: dict[str, list[Page]], settings: Settings,
-                 index_dir: Path, event: EventFn, progress: ProgressFn, extra: dict) -> list[list[list[float]]]:
-    from .pageboxes import GlyphCache, chunk_boxes
-
-    progress("locating passages", 0, 1)
-    cache = GlyphCache(index_dir / "cache" / "glyphs.sqlite")
-    try:
-        return chunk_boxes(chunks, records, pages, cache, ocr_lang=settings.ocr_lang, ocr_dpi=settings.ocr_dpi, warn=event,
-                           extra=extra)
-    finally:
-        cache.close()
-        progress("locating passages", 1, 1)
 
 
 def _free_id(base: str, sha: str, records: dict[str, DocRecord]) -> str:
