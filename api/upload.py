@@ -24,9 +24,9 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from govqa import audit, catalog
 from govqa.access import Access
 from govqa.build import build_index
-from govqa.filehash import sha256_of
 from govqa.engine import Engine
 from govqa.errors import GovqaError, NotFound
+from govqa.filehash import sha256_of
 from govqa.intake import DuplicateUpload, accepted_suffixes, UploadRejected, UploadTooLarge, check_content, check_filename
 from govqa.jobs import Job, JobQueue, new_job_id
 from govqa.store import DEFAULT_COLLECTION

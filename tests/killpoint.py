@@ -1,6 +1,6 @@
 """Run the govqa CLI and SIGKILL it at its N-th step of a build, or of the index writer.
 
-    python tests/killpoint.py N govqa-args...          # the N-th step in store/embedded.py, store/pgwrite.py or build.py (and its steps)
+    python tests/killpoint.py N govqa-args...          # the N-th step in store/embedded.py, store/pgwrite.py or build.py
     python tests/killpoint.py writer:N govqa-args...   # the N-th step inside the index writer (either store's)
 
 A step is a Python call, a C call (os.fsync, os.rename, faiss.write_index, sqlite) or a return,
