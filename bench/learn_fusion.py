@@ -3,7 +3,7 @@ trained on two question sets and tested on the third (every split), against the 
 
     python bench/learn_fusion.py --mhlw-index IDX --allganize-index IDX2
 
-Per candidate passage the features are those `retrieve.fuse` adds up (Japanese questions only, so
+Per candidate passage the features are those `fusion.fuse` adds up (Japanese questions only, so
 the bridges of English questions stay out): the dense cosine min-max normalised over the candidates,
 the passage's BM25, its page's BM25 and its document's BM25, each divided by the best. A page's
 score is its best passage's; the label is whether the page is gold. Printed: MRR@10 on the held-out
@@ -27,7 +27,8 @@ from govqa.engine import Engine  # noqa: E402
 from govqa.evaluate import load_questions  # noqa: E402
 from govqa.lang import detect_lang  # noqa: E402
 from govqa.pagelex import doc_evidence, page_evidence  # noqa: E402
-from govqa.retrieve import FusionConfig, dense_candidates, lexical_candidates  # noqa: E402
+from govqa.candidates import dense_candidates, lexical_candidates  # noqa: E402
+from govqa.fusion import FusionConfig  # noqa: E402
 
 HAND = np.array([1.0, 1.0, 0.5, 0.25])
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from govqa.retrieve import FusionConfig, register_variant
+from govqa.fusion import FusionConfig
+from govqa.retrieve import register_variant
 
 # Before issue 14 (the defaults as they were: no page- or document-level evidence).
 V2 = FusionConfig(page_weight=0.0, doc_weight=0.0, question_words=False)
@@ -53,6 +54,10 @@ HYBRID = {
     # Page- and document-level signals for English questions through the lexicon's Japanese words.
     **{f"hybrid-bridge-pg{int(p * 100):02d}-doc{int(d * 100):02d}": FusionConfig(bridge_pages=p, bridge_docs=d)
        for p, d in ((0.5, 0.25), (0.5, 0.0), (0.25, 0.0), (1.0, 0.0), (0.0, 0.25), (0.25, 0.1))},
+    # An English question's vector moved toward its translated words' (stop 15): off, and other weights.
+    "hybrid-notrans": FusionConfig(translated_query=0.0),
+    **{f"hybrid-trans{int(w * 100):03d}": FusionConfig(translated_query=w) for w in (0.5, 1.5, 2.0)},
+    **{f"hybrid-trans-words{n}": FusionConfig(translated_words=n) for n in (4, 8, 12, 20)},
 }
 LEXICAL = {
     "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),

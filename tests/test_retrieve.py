@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from govqa.lexical import LexicalIndex, Tokenizer
-from govqa.retrieve import FusionConfig, fuse
+from govqa.fusion import FusionConfig, fuse
 
 
 def test_tokens_are_content_words_with_compounds_nfkc_and_lower_case():
@@ -33,7 +33,7 @@ def test_fusion_rewards_agreement_between_dense_and_lexical():
 def test_english_query_over_japanese_text_is_not_drowned_by_lexical_noise(tmp_path):
     """Lexical matches of an English query land on the few English scraps of a Japanese
     corpus; those must not outvote the dense ranking of the Japanese passages."""
-    from govqa.retrieve import lexical_candidates, script_share
+    from govqa.candidates import lexical_candidates, script_share
 
     class Reader:  # the two attributes lexical_candidates reads
         def __init__(self, texts):
@@ -99,7 +99,7 @@ def test_feedback_mines_the_words_the_best_passages_share():
 def test_prf_gives_an_english_query_japanese_words_to_match():
     """Dense found passage 0 for an English question; feedback from the best Japanese
     passages lifts passage 1, which shares their rare words; English rows stay out."""
-    from govqa.retrieve import bridge_candidates
+    from govqa.bridge import bridge_candidates
 
     reader = _Reader(_MF_PASSAGES)
     dense = [(0, 0.85), (4, 0.84), (5, 0.80), (1, 0.795), (2, 0.79), (3, 0.77)]
@@ -116,7 +116,7 @@ def test_prf_gives_an_english_query_japanese_words_to_match():
 
 
 def test_no_feedback_for_a_query_in_the_corpus_script():
-    from govqa.retrieve import bridge_candidates
+    from govqa.bridge import bridge_candidates
 
     reader = _Reader(_MF_PASSAGES[:3])
     dense = [(0, 0.9), (1, 0.8), (2, 0.7)]
@@ -159,7 +159,7 @@ def test_lexicon_keeps_the_sense_the_best_dense_passages_use():
 
 def test_an_anchored_lexicon_lifts_the_passage_that_shares_the_question_words():
     from govqa.crosslingual import Lexicon
-    from govqa.retrieve import bridge_candidates
+    from govqa.bridge import bridge_candidates
 
     reader = _Reader(_MF_PASSAGES)
     lexicon = Lexicon({"notify": ["通知", "届け"], "minor change": ["軽微な変更"], "change": ["変更", "着替え"],
@@ -174,7 +174,7 @@ def test_an_anchored_lexicon_lifts_the_passage_that_shares_the_question_words():
 
 
 def test_short_passages_lose_a_little_dense_score():
-    from govqa.retrieve import penalise_short
+    from govqa.candidates import penalise_short
 
     reader = _Reader(_MF_PASSAGES)
     dense = [(4, 0.86), (0, 0.85)]  # a slide title edges out the answer
@@ -384,6 +384,42 @@ def test_document_level_bm25_finds_the_right_document_first(sample_engine):
                   doc_weight=0.0) == (1, 2)
     assert _ranks(sample_engine, "使っている試験方法が日本薬局方などの公知の方法でないときは、何を示す必要があるか。",
                   ("000161492", 9), doc_weight=0.0) == (1, 2)
+
+
+def test_an_english_question_is_also_searched_as_its_japanese_words(sample_engine):
+    """eval/mhlw-guideline.jsonl: the dense side reads the English question and, moved toward it,
+    its best translated words (添付, 資料, 変更 ...); the page that answers in Japanese rises."""
+    assert _ranks(sample_engine, "Is an application to change only the attached documents of a master file accepted?",
+                  ("000203155", 5), translated_query=0.0) == (2, None)
+    assert _ranks(sample_engine, "From which date does the 2014 guideline on using the master file apply?",
+                  ("000203155", 1), translated_query=0.0) == (2, 6)
+
+
+def test_hits_report_the_questions_own_cosine_and_japanese_questions_embed_once(sample_engine):
+    """The moved vector ranks; the abstention thresholds were fitted on the question's own cosine,
+    which the hits keep showing (the same as a plain dense search's)."""
+    from govqa.lang import detect_lang
+    from govqa.retrieve import retrieve
+
+    class Counting:  # the real embedder, counting the query embeddings it is asked for
+        def __init__(self, inner):
+            self.inner, self.id, self.dim, self.queries = inner, inner.id, inner.dim, []
+
+        def embed_query(self, text):
+            self.queries.append(text)
+            return self.inner.embed_query(text)
+
+    question = "From which date does the 2014 guideline on using the master file apply?"
+    embedder = Counting(sample_engine.embedder)
+    hybrid = retrieve(sample_engine.reader, embedder, question, k=10, lexicon=sample_engine._lexicon())
+    dense = {(h.doc_id, h.page, h.start): h.dense_score
+             for h in retrieve(sample_engine.reader, embedder, question, k=100, mode="dense")}
+    assert len(embedder.queries) == 3 and detect_lang(embedder.queries[1]) == "ja"  # question, its words, dense
+    shown = [(h.dense_score, dense[(h.doc_id, h.page, h.start)]) for h in hybrid if (h.doc_id, h.page, h.start) in dense]
+    assert len(shown) >= 3 and all(own == plain for own, plain in shown)
+    embedder.queries.clear()
+    retrieve(sample_engine.reader, embedder, "MF登録の申請手数料はいくらか", k=10, lexicon=sample_engine._lexicon())
+    assert embedder.queries == ["MF登録の申請手数料はいくらか"]
 
 
 # --- pages whose text layer is unreadable (garbled.py) --------------------------------------
