@@ -57,7 +57,7 @@ HYBRID = {
     # An English question's vector moved toward its translated words' (stop 15): off, and other weights.
     "hybrid-notrans": FusionConfig(translated_query=0.0),
     **{f"hybrid-trans{int(w * 100):03d}": FusionConfig(translated_query=w) for w in (0.5, 1.5, 2.0)},
-    **{f"hybrid-trans-words{n}": FusionConfig(translated_words=n) for n in (4, 8, 12, 20)},
+    **{f"hybrid-trans-words{n}": FusionConfig(translated_words=n) for n in (4, 6, 12, 20)},
 }
 LEXICAL = {
     "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),
