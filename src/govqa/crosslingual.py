@@ -59,6 +59,9 @@ class Lexicon:
 
     def __init__(self, entries: dict[str, list[str]]) -> None:
         self._entries = entries
+        # The words of each Japanese headword, once: tokenising them was a third of an English query's
+        # lexical work (Tokenizer takes no settings, so every index splits a headword alike).
+        self._words: dict[str, list[str]] = {}
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
@@ -116,11 +119,18 @@ class Lexicon:
         # A single word whose translations are all unknown to the index as wholes (証明書 in an index
         # that splits it) still contributes their kanji words.
         for last in stems:
-            found = {t for c in self._entries.get(last, []) for t in tokenizer(c)
+            found = {t for c in self._entries.get(last, []) for t in self._words_of(c, tokenizer)
                      if len(t) >= 2 and _KANJI.search(t) and usable(t)}
             if found:
                 return found
         return set()
+
+
+    def _words_of(self, headword: str, tokenizer: Tokenizer) -> list[str]:
+        words = self._words.get(headword)
+        if words is None:
+            words = self._words[headword] = tokenizer(headword)
+        return words
 
 
 def _stems(word: str) -> list[str]:
