@@ -98,7 +98,8 @@ def cosine_ratio(found: list[list[int]], truth: list[list[int]], vectors: np.nda
     return float(np.mean([(vectors[f] @ q).sum() / (vectors[t] @ q).sum() for f, t, q in zip(found, truth, queries)]))
 
 
-def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: np.ndarray, efs: list[int]) -> dict:
+def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: np.ndarray, efs: list[int],
+               halfvec: bool = True) -> dict:
     """recall@10 against exact (numpy) search and latency, per store and HNSW setting."""
     from govqa.store import postgres
 
@@ -114,6 +115,7 @@ def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: n
             times.append((time.perf_counter() - started) * 1000)
         results[name] = {"recall@10": round(recall(found, truth), 4),
                          "cosine_ratio@10": round(cosine_ratio(found, truth, vectors, queries), 5), **latency(times)}
+        print(name, json.dumps(results[name]), file=sys.stderr, flush=True)  # a long run keeps what it measured
 
     run("embedded FAISS", lambda q: [int(r) for r in embedded.reader.vectors.search(q[None, :], 10)[1][0]])
     pg = shared.reader.vectors
@@ -125,7 +127,8 @@ def dense_runs(embedded: Engine, shared: Engine, vectors: np.ndarray, queries: n
     pg.exact = True  # ORDER BY distance, row: the planner cannot use the index, so it scans every vector
     run("postgres exact (no index)", lambda q: [int(r) for r in pg.search(q[None, :], 10)[1][0]])
     pg.exact = False
-    results.update(halfvec_runs(shared, queries, truth, efs, run))
+    if halfvec:
+        results.update(halfvec_runs(shared, queries, truth, efs, run))
     return results
 
 
@@ -208,6 +211,7 @@ def main() -> None:
     parser.add_argument("--servers", default="1,2,4")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--load-seconds", type=float, default=15)
+    parser.add_argument("--no-halfvec", action="store_true", help="skip the halfvec index (as long to build again)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     url = args.store or start_postgres(args.workdir / "pg")
@@ -215,11 +219,13 @@ def main() -> None:
     results: dict = {"chunks_asked": args.chunks}
     data = synthetic(args.chunks, args.sample_index)
     results["write"] = write_both(data, folder, url)
+    print("write", json.dumps(results["write"]), file=sys.stderr, flush=True)
     embedded = Engine.open(Settings(index_dir=folder, memo_vectors=0))
     shared = Engine.open(Settings(index_dir=folder, store=url, memo_vectors=0))
     qs = questions(args.queries)
     query_vectors = np.stack([embedded.embedder.embed_query(q) for q in qs]).astype(np.float32)
-    results["dense"] = dense_runs(embedded, shared, data[3], query_vectors, [int(e) for e in args.ef.split(",")])
+    results["dense"] = dense_runs(embedded, shared, data[3], query_vectors, [int(e) for e in args.ef.split(",")],
+                                  halfvec=not args.no_halfvec)
     results["search"] = search_runs(embedded, shared, qs)
     del embedded, shared
     if args.servers:
