@@ -60,8 +60,8 @@ def child_inproc(index_dir: str, n_questions: int, passes: int) -> dict:
     from govqa.config import Settings
     from govqa.engine import Engine
     from govqa.lang import detect_lang
-    from govqa.candidates import dense_candidates, lexical_candidates
-    from govqa.fusion import FusionConfig
+    from govqa.search.candidates import dense_candidates, lexical_candidates
+    from govqa.search.fusion import FusionConfig
 
     started = time.perf_counter()
     engine = Engine.open(Settings(index_dir=Path(index_dir), manifest=REPO / "corpus" / "sources.toml"))

@@ -27,8 +27,8 @@ from govqa.engine import Engine  # noqa: E402
 from govqa.evaluate import load_questions  # noqa: E402
 from govqa.lang import detect_lang  # noqa: E402
 from govqa.pagelex import doc_evidence, page_evidence  # noqa: E402
-from govqa.candidates import dense_candidates, lexical_candidates  # noqa: E402
-from govqa.fusion import FusionConfig  # noqa: E402
+from govqa.search.candidates import dense_candidates, lexical_candidates  # noqa: E402
+from govqa.search.fusion import FusionConfig  # noqa: E402
 
 HAND = np.array([1.0, 1.0, 0.5, 0.25])
 

@@ -1,6 +1,6 @@
 """Research variants of retrieval: earlier defaults and the levers measured against them.
 
-Importing this module registers each one as a mode name (govqa.retrieve.register_variant),
+Importing this module registers each one as a mode name (govqa.search.retrieve.register_variant),
 so `govqa eval --compare NAME` (when this folder is importable: run from the repository)
 and the bench scripts can run them; the product itself offers hybrid, dense, lexical
 (bm25) and page-bm25. docs/retrieval.md has the numbers behind every name.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from govqa.fusion import FusionConfig
-from govqa.retrieve import register_variant
+from govqa.search.fusion import FusionConfig
+from govqa.search.retrieve import register_variant
 
 # Before issue 14 (the defaults as they were: no page- or document-level evidence).
 V2 = FusionConfig(page_weight=0.0, doc_weight=0.0, question_words=False)

@@ -52,7 +52,7 @@ def test_words_in_a_picture_become_searchable_on_their_page_and_are_read_once(tm
     from govqa.config import Settings
     from govqa.engine import Engine
     from govqa.figures import read_by_ocr
-    from govqa.retrieve import retrieve
+    from govqa.search.retrieve import retrieve
 
     _need_ocr()
     corpus = tmp_path / "corpus"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from govqa.lexical import LexicalIndex, Tokenizer
-from govqa.fusion import FusionConfig, fuse
+from govqa.search.fusion import FusionConfig, fuse
 
 
 def test_tokens_are_content_words_with_compounds_nfkc_and_lower_case():
@@ -33,7 +33,7 @@ def test_fusion_rewards_agreement_between_dense_and_lexical():
 def test_english_query_over_japanese_text_is_not_drowned_by_lexical_noise(tmp_path):
     """Lexical matches of an English query land on the few English scraps of a Japanese
     corpus; those must not outvote the dense ranking of the Japanese passages."""
-    from govqa.candidates import lexical_candidates, script_share
+    from govqa.search.candidates import lexical_candidates, script_share
 
     class Reader:  # the two attributes lexical_candidates reads
         def __init__(self, texts):
@@ -88,7 +88,7 @@ def test_weighted_lexical_search_counts_each_word_as_much_as_it_is_trusted():
 
 
 def test_feedback_mines_the_words_the_best_passages_share():
-    from govqa.crosslingual import feedback_terms
+    from govqa.search.crosslingual import feedback_terms
 
     reader = _Reader(_MF_PASSAGES)
     terms = feedback_terms(_MF_PASSAGES[:2], reader.tokenizer, reader.lexical, n_terms=8)
@@ -99,7 +99,7 @@ def test_feedback_mines_the_words_the_best_passages_share():
 def test_prf_gives_an_english_query_japanese_words_to_match():
     """Dense found passage 0 for an English question; feedback from the best Japanese
     passages lifts passage 1, which shares their rare words; English rows stay out."""
-    from govqa.bridge import bridge_candidates
+    from govqa.search.bridge import bridge_candidates
 
     reader = _Reader(_MF_PASSAGES)
     dense = [(0, 0.85), (4, 0.84), (5, 0.80), (1, 0.795), (2, 0.79), (3, 0.77)]
@@ -116,7 +116,7 @@ def test_prf_gives_an_english_query_japanese_words_to_match():
 
 
 def test_no_feedback_for_a_query_in_the_corpus_script():
-    from govqa.bridge import bridge_candidates
+    from govqa.search.bridge import bridge_candidates
 
     reader = _Reader(_MF_PASSAGES[:3])
     dense = [(0, 0.9), (1, 0.8), (2, 0.7)]
@@ -124,7 +124,7 @@ def test_no_feedback_for_a_query_in_the_corpus_script():
 
 
 def test_lexicon_translates_phrases_first_and_keeps_only_words_the_index_knows():
-    from govqa.crosslingual import Lexicon
+    from govqa.search.crosslingual import Lexicon
 
     reader = _Reader(_MF_PASSAGES)
     lexicon = Lexicon({"notification": ["通知", "届け"], "change": ["変更", "お釣り", "着替え"],
@@ -140,7 +140,7 @@ def test_lexicon_keeps_the_sense_the_best_dense_passages_use():
     so only translations found in its best passages are searched, and verbs never are."""
     import numpy as np
 
-    from govqa.crosslingual import Lexicon
+    from govqa.search.crosslingual import Lexicon
 
     passages = ["MF登録者は登録事項の変更を承認申請者に通知すること。", "手数料の額は別に定める。",
                 "登録証の交付日を記載し、写しを添付すること。"]
@@ -158,8 +158,8 @@ def test_lexicon_keeps_the_sense_the_best_dense_passages_use():
 
 
 def test_an_anchored_lexicon_lifts_the_passage_that_shares_the_question_words():
-    from govqa.crosslingual import Lexicon
-    from govqa.bridge import bridge_candidates
+    from govqa.search.crosslingual import Lexicon
+    from govqa.search.bridge import bridge_candidates
 
     reader = _Reader(_MF_PASSAGES)
     lexicon = Lexicon({"notify": ["通知", "届け"], "minor change": ["軽微な変更"], "change": ["変更", "着替え"],
@@ -174,7 +174,7 @@ def test_an_anchored_lexicon_lifts_the_passage_that_shares_the_question_words():
 
 
 def test_short_passages_lose_a_little_dense_score():
-    from govqa.candidates import penalise_short
+    from govqa.search.candidates import penalise_short
 
     reader = _Reader(_MF_PASSAGES)
     dense = [(4, 0.86), (0, 0.85)]  # a slide title edges out the answer
@@ -187,7 +187,7 @@ def test_the_product_offers_four_modes_and_bench_registers_the_research_variants
     import sys
 
     from govqa.evaluate import parse_modes
-    from govqa.retrieve import MODES, VARIANTS
+    from govqa.search.retrieve import MODES, VARIANTS
 
     assert MODES == ("hybrid", "dense", "lexical", "page-bm25")
     assert parse_modes(",".join(["bm25", *MODES])) == ["bm25", *MODES]
@@ -271,7 +271,7 @@ def test_the_shipped_lexicon_is_the_default_and_none_turns_it_off(sample_index):
     import pytest
 
     from govqa.config import Settings
-    from govqa.crosslingual import SHIPPED_LEXICON
+    from govqa.search.crosslingual import SHIPPED_LEXICON
     from govqa.engine import Engine
     from govqa.errors import GovqaError
 
@@ -293,7 +293,7 @@ def test_the_shipped_lexicon_is_the_default_and_none_turns_it_off(sample_index):
 
 BRIDGE_IN_A_CHILD = r"""
 import hashlib, sys
-from govqa.crosslingual import feedback_terms
+from govqa.search.crosslingual import feedback_terms
 from govqa.lexical import LexicalIndex, Tokenizer
 texts = ["原薬の登録申請と手数料の納付", "製造所の変更と軽微変更届出", "国内管理人の選任と届出", "承認申請書の記載事項"]
 tok = Tokenizer()
@@ -359,7 +359,7 @@ def _ranks(engine, question: str, gold: tuple[str, int], **changes) -> tuple[int
     """Where the gold page lands with the defaults, and with `changes` to the FusionConfig."""
     from dataclasses import replace
 
-    from govqa.retrieve import retrieve
+    from govqa.search.retrieve import retrieve
 
     with_lever = engine.search(question, k=10)
     without = retrieve(engine.reader, engine.embedder, question, k=10, config=replace(FusionConfig(), **changes),
@@ -399,7 +399,7 @@ def test_hits_report_the_questions_own_cosine_and_japanese_questions_embed_once(
     """The moved vector ranks; the abstention thresholds were fitted on the question's own cosine,
     which the hits keep showing (the same as a plain dense search's)."""
     from govqa.lang import detect_lang
-    from govqa.retrieve import retrieve
+    from govqa.search.retrieve import retrieve
 
     class Counting:  # the real embedder, counting the query embeddings it is asked for
         def __init__(self, inner):
@@ -458,7 +458,7 @@ def test_page_and_document_scores_see_only_the_allowed_rows(tmp_path):
     from govqa.build import build_index
     from govqa.config import Settings
     from govqa.engine import Engine
-    from govqa.retrieve import retrieve
+    from govqa.search.retrieve import retrieve
     from govqa.store import RowFilter
 
     corpus = _small_corpus(tmp_path / "corpus")

@@ -14,9 +14,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .crosslingual import _stems
 from .lexical import _EN_STOP
-from .querywords import asks
+from .search.crosslingual import _stems
+from .search.querywords import asks
 
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]")

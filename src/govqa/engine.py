@@ -12,12 +12,12 @@ from .access import Access
 from .answer import AskEvent, answer_events, final_answer
 from .build import BuildReport, build_index
 from .config import Settings
-from .crosslingual import SHIPPED_LEXICON, LazyLexicon
 from .embed import Embedder, MemoEmbedder, base_name, cap_query_tokens, load_embedder, tune_openmp_for_queries
 from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
 from .rerank import CrossEncoderScorer, PairScorer, rerank
-from .retrieve import MODES, VARIANTS, retrieve
+from .search.crosslingual import SHIPPED_LEXICON, LazyLexicon
+from .search.retrieve import MODES, VARIANTS, retrieve
 from .store import DocRecord, IndexStore, open_reader
 from .summarize import DEFAULT_LLM, Summarizer, load_summarizer
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import GovqaError
 from .lang import detect_lang
 from .models import Hit
-from .retrieve import MODES, VARIANTS
+from .search.retrieve import MODES, VARIANTS
 
 ALIASES = {"bm25": "lexical"}  # every other mode (retrieve.VARIANTS) is named as it is
 

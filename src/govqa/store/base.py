@@ -2,7 +2,7 @@
 
 Two stores implement `IndexStore` side by side: `embedded` (an index folder: FAISS + SQLite +
 BM25 files, the default) and `postgres` (PostgreSQL + pgvector, `GOVQA_STORE=postgresql://…`).
-Retrieval (retrieve.py, candidates.py, bridge.py, pagelex.py) is written against the protocol and never
+Retrieval (search/, and the page evidence in pagelex.py) is written against the protocol and never
 knows which one it holds; both rank with the same BM25 numbers over the same fugashi tokens.
 """
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .lexical import _EN_STOP, LexicalIndex, Tokenizer
+from ..lexical import _EN_STOP, LexicalIndex, Tokenizer
 
 # English -> Japanese from JMdict (EDRDG, CC BY-SA 4.0; govqa/data/README.md), made by bench/make_lexicon.py.
-SHIPPED_LEXICON = Path(__file__).parent / "data" / "lexicon-en-ja.tsv.gz"
+SHIPPED_LEXICON = Path(__file__).parent.parent / "data" / "lexicon-en-ja.tsv.gz"
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]+")
 _EN_WORD = re.compile(r"[a-z0-9]+")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from .bridge import bridge_candidates, translated_dense, translated_terms
 from .candidates import dense_candidates, lexical_candidates, penalise_short, script_share
 from .crosslingual import Lexicon
-from .embed import Embedder
+from ..embed import Embedder
 from .fusion import Candidate, FusionConfig, fuse
-from .lang import detect_lang
-from .models import Hit
-from .pagelex import doc_evidence, page_evidence
+from ..lang import detect_lang
+from ..models import Hit
+from ..pagelex import doc_evidence, page_evidence
 from .querywords import content_words
-from .store import IndexStore, RowFilter
+from ..store import IndexStore, RowFilter
 
 # The modes a user chooses from. Research variants (earlier defaults, levers measured against
 # them: docs/retrieval.md) are registered by bench/variants.py through register_variant.
@@ -130,7 +130,7 @@ def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, c
 
 def page_hits(reader: IndexStore, tokens: list[str], k: int, allowed: RowFilter | None = None) -> list[Hit]:
     """The `page-bm25` baseline: the k best pages by BM25 over their whole text, each shown by its first passage."""
-    from .errors import IndexFormatError
+    from ..errors import IndexFormatError
 
     if reader.page_lexical is None:
         raise IndexFormatError(f"the index at {reader.path} has no page-level BM25: re-run `govqa index` to upgrade it")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .store import IndexStore, RowFilter
+from ..store import IndexStore, RowFilter
 
 
 def dense_candidates(reader: IndexStore, query_vector: np.ndarray, n: int,
