@@ -5,7 +5,7 @@
 Queries are the real embeddings of eval/mhlw.jsonl's questions. Exact is IndexFlatIP (what
 govqa uses below store.EXACT_MAX); candidates are HNSW (IndexHNSWFlat, inner product) and
 IVF (IndexIVFFlat, inner product) at a few search settings. Recall@k: the share of the exact
-top k that the approximate top k finds; retrieve.py asks the dense side for 100 candidates,
+top k that the approximate top k finds; search/retrieve.py asks the dense side for 100 candidates,
 so recall@100 is the one that matters for hybrid fusion.
 """
 
