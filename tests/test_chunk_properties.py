@@ -1,6 +1,6 @@
 """Chunking as properties over whole documents: every chunk inside its page, no text lost, overlap bounded."""
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from govqa.chunk import ChunkPolicy, chunk_document
 from govqa.models import Page
@@ -11,6 +11,8 @@ PAGE_TEXT = st.text(alphabet=st.sampled_from(list("あい漢字カナ abc.。！
 @settings(max_examples=80, deadline=None)
 @given(st.lists(PAGE_TEXT, min_size=1, max_size=6), st.integers(min_value=30, max_value=250),
        st.integers(min_value=0, max_value=80))
+# A first chunk no longer than the overlap was repeated whole: the second started where it did.
+@example(["11111111111111！1111111111111111"], 30, 15)
 def test_every_chunk_lies_inside_its_own_page_and_together_they_cover_every_page(texts, target, overlap):
     pages = [Page(page=n, text=text) for n, text in enumerate(texts, 1)]
     policy = ChunkPolicy(target=target, maximum=target * 2, overlap=overlap)

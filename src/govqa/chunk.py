@@ -93,9 +93,11 @@ def chunk_page(doc_id: str, title: str, page: Page, policy: ChunkPolicy = ChunkP
 
 
 def _overlap_tail(group: list[tuple[int, int]], overlap: int) -> list[tuple[int, int]]:
+    """The last sentences of a flushed chunk that the next one repeats; never its first, or a chunk
+    no longer than `overlap` would be repeated whole and the next chunk start where it started."""
     end = group[-1][1]
     tail: list[tuple[int, int]] = []
-    for span in reversed(group):
+    for span in reversed(group[1:]):
         if end - span[0] > overlap:
             break
         tail.insert(0, span)
