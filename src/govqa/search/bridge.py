@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..embed import Embedder
+from ..store import IndexStore, RowFilter
 from .candidates import dense_candidates, lexical_candidates
 from .crosslingual import Lexicon, feedback_terms
-from ..embed import Embedder
 from .fusion import FusionConfig
-from ..store import IndexStore, RowFilter
 
 
 def bridge_candidates(reader: IndexStore, query: str, query_lang: str, dense: list[tuple[int, float]],

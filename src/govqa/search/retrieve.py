@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from .bridge import bridge_candidates, translated_dense, translated_terms
-from .candidates import dense_candidates, lexical_candidates, penalise_short, script_share
-from .crosslingual import Lexicon
 from ..embed import Embedder
-from .fusion import Candidate, FusionConfig, fuse
 from ..lang import detect_lang
 from ..models import Hit
 from ..pagelex import doc_evidence, page_evidence
-from .querywords import content_words
 from ..store import IndexStore, RowFilter
+from .bridge import bridge_candidates, translated_dense, translated_terms
+from .candidates import dense_candidates, lexical_candidates, penalise_short, script_share
+from .crosslingual import Lexicon
+from .fusion import Candidate, FusionConfig, fuse
+from .querywords import content_words
 
 # The modes a user chooses from. Research variants (earlier defaults, levers measured against
 # them: docs/retrieval.md) are registered by bench/variants.py through register_variant.
