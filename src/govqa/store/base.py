@@ -8,6 +8,7 @@ knows which one it holds; both rank with the same BM25 numbers over the same fug
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -87,7 +88,12 @@ class StoredChunk:
     text: str
     heading: str
     lang: str
-    boxes: list[list[float]] = field(default_factory=list)
+    boxes_json: str = ""  # the regions as stored, decoded by `boxes` only for the few chunks that become hits
+
+    @property
+    def boxes(self) -> list[list[float]]:
+        """The chunk's regions on its page ([x0, y0, x1, y1] in points), [] where none were kept."""
+        return json.loads(self.boxes_json) if self.boxes_json else []
 
 
 def collection_filter(documents: dict[str, DocRecord], row_docs: np.ndarray, collections: frozenset[str],

@@ -324,7 +324,7 @@ class IndexReader:
             cursor = self._db().execute(
                 f'SELECT c.id, doc_id, page, start, "end", text, heading, lang, b.boxes FROM chunks c '
                 f'LEFT JOIN chunk_boxes b ON b.id = c.id WHERE c.id IN ({marks})', [int(r) for r in rows])
-            return {row[0]: StoredChunk(*row[:8], boxes=json.loads(row[8] or "[]")) for row in cursor}
+            return {row[0]: StoredChunk(*row[:8], boxes_json=row[8] or "") for row in cursor}
         cursor = self._db().execute(
             f'SELECT id, doc_id, page, start, "end", text, heading, lang FROM chunks WHERE id IN ({marks})',
             [int(r) for r in rows])

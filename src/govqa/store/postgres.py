@@ -230,7 +230,7 @@ class PostgresReader:
             return {}
         found = self.db.fetch(f'SELECT row, doc_id, page, start, "end", text, heading, lang, boxes FROM '
                               f'{table(self.gen_id, "chunks")} WHERE row = ANY(%s)', ([int(r) for r in rows],))
-        return {row[0]: StoredChunk(*row[:8], boxes=json.loads(row[8] or "[]")) for row in found}
+        return {row[0]: StoredChunk(*row[:8], boxes_json=row[8] or "") for row in found}
 
     def page_text(self, doc_id: str, page: int) -> str | None:
         found = self.db.fetch(f"SELECT text FROM {table(self.gen_id, 'pages')} WHERE doc_id = %s AND page = %s",
