@@ -9,7 +9,7 @@ from ..embed import Embedder
 from ..lang import detect_lang
 from ..models import Hit
 from ..pagelex import doc_evidence, page_evidence
-from ..store import IndexStore, RowFilter
+from ..store import IndexStore, RowFilter, StoredChunk
 from .bridge import bridge_candidates, translated_dense, translated_terms
 from .candidates import dense_candidates, lexical_candidates, penalise_short, script_share
 from .crosslingual import Lexicon
@@ -55,8 +55,10 @@ def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mo
         return page_hits(reader, tokens, k, allowed)
     query_vector = embedder.embed_query(query) if mode in ("hybrid", "dense") else None
     dense = dense_candidates(reader, query_vector, n, allowed) if query_vector is not None else []
-    stored = reader.chunks([row for row, _ in dense])
     share = script_share(reader, dense, query_lang, config.share_window) if dense else 1.0
+    # Passages are read before fusion only for what reads their text: the other-script paths and the
+    # short-passage penalty (both off when every close passage is in the query's script).
+    stored = reader.chunks([row for row, _ in dense]) if share < 1.0 else {}
     # Hits report the embedder's own cosine with the question (answer.py's abstention and support.py read it).
     cosines = dict(dense)
     if mode == "hybrid" and config.translated_query and share < 1.0:
@@ -89,24 +91,34 @@ def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mo
     ceiling = config.lexical_coverage * sum(map(reader.lexical.idf, reader.lexical.known(tokens)))
     ranked = fuse(dense, lexical, config, share, extra, evidence, ceiling)
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
-    missing = [c.row for c in ranked[: n * 2] if c.row not in stored]
-    stored.update(reader.chunks(missing))
     hits: list[Hit] = []
-    seen_pages: set[tuple[str, int]] = set()
-    for cand in ranked:
-        chunk = stored.get(cand.row)
-        if chunk is None or (chunk.doc_id, chunk.page) in seen_pages:
-            continue
-        seen_pages.add((chunk.doc_id, chunk.page))
+    for cand, chunk in best_of_pages(ranked, stored, reader, k):
         record = reader.documents[chunk.doc_id]
         hits.append(Hit(rank=len(hits) + 1, score=round(cand.fused, 4), doc_id=chunk.doc_id, title=record.title,
                         page=chunk.page, text=chunk.text, source=record.path, url=page_url(record, chunk.page),
                         lang=chunk.lang, start=chunk.start, end=chunk.end, boxes=chunk.boxes,
                         dense_score=None if cand.row not in cosines else round(cosines[cand.row], 4),
                         lexical_score=None if cand.lexical is None else round(cand.lexical, 4)))
-        if len(hits) == k:
-            break
     return hits
+
+
+def best_of_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, k: int) -> list[tuple[Candidate, StoredChunk]]:
+    """The best candidate of each of the k best pages, with its passage; passages are read 3k at a time
+    down the ranking until k pages are found, not all at once (~100 rows read for 10 used)."""
+    best: list[tuple[Candidate, StoredChunk]] = []
+    seen_pages: set[tuple[str, int]] = set()
+    for start in range(0, len(ranked), 3 * k):
+        batch = ranked[start:start + 3 * k]
+        stored.update(reader.chunks([c.row for c in batch if c.row not in stored]))
+        for cand in batch:
+            chunk = stored.get(cand.row)
+            if chunk is None or (chunk.doc_id, chunk.page) in seen_pages:
+                continue
+            seen_pages.add((chunk.doc_id, chunk.page))
+            best.append((cand, chunk))
+            if len(best) == k:
+                return best
+    return best
 
 
 def aggregate_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, config: FusionConfig) -> list[Candidate]:
