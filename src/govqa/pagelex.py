@@ -29,7 +29,7 @@ class PageLexical:
                  docs: LexicalIndex | None = None) -> None:
         self.index = index
         self.pages = pages
-        self.chunk_page = chunk_page
+        self.chunk_page = np.asarray(chunk_page)  # a plain view of a mapped file: no np.memmap indexing per row
         # One row per document (its title, headings and first page), rows in sorted doc_id order.
         self.docs = docs
         doc_ids = sorted({doc_id for doc_id, _ in pages})
