@@ -521,6 +521,34 @@ def test_a_sentence_gives_the_kind_of_answer_asked_for():
     assert gives("list", "登録区分は、原薬、中間体、製剤原料、新添加剤等であること。")
 
 
+@pytest.mark.parametrize("question, unit", [
+    ("後発医薬品の生物学的同等性試験で求められる被験者数は何人か。", "people"),
+    ("米国FDAのDMF制度でType IIを提出する際の費用はいくらか。", "yen"),
+    ("How much does an MF registration application cost?", "yen"),
+    ("2023年度における信託銀行の株式保有率は何パーセントですか？", "percent"),
+    ("What percentage of municipalities use generative AI?", "percent"),
+    ("2022年の中堅企業のでんさいの発生記録請求件数は何件ですか？", "cases"),
+    ("登録件数が最も多い製品は何ですか", None),  # asks for a product, not a count
+    ("その変化率はいくらか", None),  # いくら without a word of money: a rate, a count, an amount
+    ("MF登録申請は郵送でもできますか", None),
+])
+def test_the_question_says_which_unit_its_quantity_is_in(question, unit):
+    from govqa.answerfocus import asked_unit
+
+    assert asked_unit(question) == unit
+
+
+def test_a_passage_gives_a_quantity_in_the_unit_asked_for():
+    from govqa.answerfocus import gives_unit
+
+    assert gives_unit("people", "健康成人男子20例以上を被験者とする。") and gives_unit("people", "参加者は三人であった。")
+    assert gives_unit("people", "表1 職員数（単位：人）") and gives_unit("people", "回答者数（人）")
+    assert not gives_unit("people", "日本人を対象とした試験の被験者の選択基準")  # 人 without a number
+    assert gives_unit("yen", "MF登録申請は、無料で行っています。") and gives_unit("yen", "手数料は１２，３００円")
+    assert not gives_unit("yen", "登録申請の提出先は機構です。")
+    assert gives_unit("percent", "保有比率は２２．６％") and gives_unit("percent", "約3割の団体が")
+
+
 @pytest.mark.parametrize("sentence, why", [
     ("の製造の用に供されることが目的とされている医薬品(原薬、中間体及び製剤原料をいう。)", "starts mid-sentence"),
     ("胞加工用原材料等」という。)", "closes a quotation it never opened"),
@@ -607,6 +635,16 @@ def test_an_in_domain_question_about_what_the_corpus_never_mentions_abstains(sam
     assert answer.abstained and answer.answer == "" and answer.citations == []
     best = max(h.dense_score for h in answer.hits)
     assert best >= AbstainPolicy().same_language  # the cosine alone would have answered
+
+
+@pytest.mark.slow
+def test_a_question_for_a_count_no_passage_gives_abstains_and_says_so(sample_engine):
+    """Close in cosine and in words (生物学的同等性, 後発医薬品 occur in the notices), but no passage counts people."""
+    answer = sample_engine.ask("後発医薬品の生物学的同等性試験で求められる被験者数は何人か。")
+    assert answer.abstained and answer.answer == "" and answer.citations == [] and answer.hits
+    assert answer.message == "資料には、この質問が尋ねる人数が見つかりませんでした。下の資料をご確認ください。"
+    fee = sample_engine.ask("MF登録申請の費用はいくらか")  # 無料 answers a question for an amount
+    assert not fee.abstained and "無料" in fee.answer
 
 
 @pytest.mark.slow

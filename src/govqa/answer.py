@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from .answerfocus import asked_unit, gives_unit
 from .answerterms import coverage, cross_language_note, question_terms, translating
 from .citations import CheckedClaim, CitationChecker, complete_prefix, split_claims
 from .embed import Embedder
@@ -20,6 +21,16 @@ from .summarize import NO_ANSWER, LLMUnavailable, Summarizer, SummaryRequest, dr
 ABSTAIN_MESSAGE = {
     "ja": "資料には、この質問への回答が見つかりませんでした。",
     "en": "The indexed sources do not answer this question.",
+}
+NO_QUANTITY = {  # the question asks for a quantity in a unit, and no passage gives one (answerfocus.asked_unit)
+    "ja": "資料には、この質問が尋ねる{unit}が見つかりませんでした。下の資料をご確認ください。",
+    "en": "The passages found give no {unit}, which this question asks for; see the passages below.",
+}
+UNIT_NAMES = {
+    "ja": {"people": "人数", "yen": "金額", "percent": "割合", "cases": "件数", "times": "回数", "companies": "社数",
+           "age": "年齢"},
+    "en": {"people": "number of people", "yen": "amount in yen", "percent": "percentage", "cases": "number of cases",
+           "times": "number of times", "companies": "number of companies", "age": "age"},
 }
 NOTHING_SUPPORTED = {
     "ja": "回答案の文はどれも資料の該当箇所で裏付けられなかったため、表示していません。下の資料をご確認ください。",
@@ -110,6 +121,11 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
     if off_corpus(lang, hits, policy, covered):
         yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
                            message=ABSTAIN_MESSAGE[lang]))
+        return
+    unit = asked_unit(query)
+    if unit and hits and not any(gives_unit(unit, text) for text in texts):
+        yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
+                           message=NO_QUANTITY[lang].format(unit=UNIT_NAMES[lang][unit])))
         return
     request = SummaryRequest(query=query, lang=lang, passages=hits, embedder=embedder, tokenize=tokenize,
                              lexicon=lexicon)

@@ -62,3 +62,38 @@ def gives(kind: str | None, sentence: str) -> bool:
     if kind is None:
         return False
     return bool(_SENTENCE_MATCH[kind].search(unicodedata.normalize("NFKC", sentence).lower()))
+
+
+# A question that asks for a quantity in a unit (何人, 何円, what percentage …) is answered only by a
+# passage that gives one: a number in that unit, or a table headed in it (「単位：人」, 「（件）」). When
+# none of the passages does, the documents do not hold the answer, however close their words are
+# (「被験者数は何人か」 over notices that never count subjects). Each unit: the question's words that
+# ask for it, and the words a passage writes it with.
+_UNITS = {
+    "people": (r"何人|何名|何例|how many (?:people|persons|participants|subjects|patients|employees|staff|workers)",
+               r"人|名|例|people|persons|participants|subjects|patients"),
+    "yen": ((r"何円|(?:費用|金額|手数料|料金|価格|額)はいくら|how much (?:does|do|is|are|will)\b.*\b(?:cost|fee|charge|pay)"
+             r"|what (?:is|are) the (?:fee|cost|price|charge)"),
+            r"円|yen"),
+    "percent": (r"何[%％]|何パーセント|何割|what (?:percentage|percent|share)", r"%|％|パーセント|割|percent"),
+    "cases": (r"何件|how many cases", r"件|cases"),
+    "times": (r"何回|how many times", r"回|times"),
+    "companies": (r"何社|how many companies", r"社|companies"),
+    "age": (r"何歳|how old", r"歳|years old"),
+}
+_NUMERAL = r"[0-9〇一二三四五六七八九十百千万億][0-9,.〇一二三四五六七八九十百千万億]*"
+_ASKED = [(unit, re.compile(asked)) for unit, (asked, _) in _UNITS.items()]
+_GIVEN = {unit: re.compile(rf"{_NUMERAL}\s*(?:{given})|単位\s*[:：]?\s*[千万億]?(?:{given})|[(（]\s*[千万億]?(?:{given})\s*[)）]"
+                           + (r"|無料|不要|要しない|かからない|free of charge|no fee" if unit == "yen" else ""))
+          for unit, (_, given) in _UNITS.items()}
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit of the quantity the question asks for (people, yen, percent, …), or None."""
+    text = unicodedata.normalize("NFKC", question).lower()
+    return next((unit for unit, pattern in _ASKED if pattern.search(text)), None)
+
+
+def gives_unit(unit: str, text: str) -> bool:
+    """Does the text give a quantity in that unit (or head a table with it)?"""
+    return bool(_GIVEN[unit].search(unicodedata.normalize("NFKC", text).lower()))
