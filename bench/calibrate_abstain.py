@@ -7,7 +7,8 @@
 
 Each question is searched as `govqa ask` does (k 8) and gives two features: the raw cosine of
 its best passage (hit.dense_score) and the share of its key words the passages hold
-(answerterms.coverage; English words through the lexicon). Lines are answerable (gold pages,
+(answerterms.coverage; English words through the lexicon). A question for a quantity in a unit
+(何人, 何円 …) that no passage gives in that unit abstains whatever the thresholds, as in `ask`. Lines are answerable (gold pages,
 or "on_topic": true) or not ("unanswerable": true, or "on_topic": false). Separately for
 same-language and cross-language pairs (the question's language against its best passage's),
 every (cosine, coverage) threshold pair on a grid is scored: the share of answerable questions
@@ -27,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from govqa.answerfocus import asked_unit, gives_unit
 from govqa.answerterms import coverage, question_terms
 from govqa.config import Settings
 from govqa.engine import Engine
@@ -47,11 +49,15 @@ def features(engine: Engine, row: dict, k: int) -> dict:
             "gold_in_passages": any(h.doc_id == d and p in (None, h.page) for h in hits for d, p in gold),
             "cosine": best.dense_score if best else 0.0,
             "pair": "same" if best is None or best.lang == lang else "cross",
-            "coverage": coverage(question, lang, terms, texts, engine.reader.tokenizer)}
+            "coverage": coverage(question, lang, terms, texts, engine.reader.tokenizer),
+            # The rule beside the thresholds (answer.answer_events): a question for a quantity in a
+            # unit that no passage gives in that unit abstains whatever its cosine and coverage.
+            "quantity_missing": bool((unit := asked_unit(question)) and hits
+                                     and not any(gives_unit(unit, t) for t in texts))}
 
 
 def abstains(r: dict, cosine: float, cover: float) -> bool:
-    return r["cosine"] < cosine or r["coverage"] < cover
+    return r["cosine"] < cosine or r["coverage"] < cover or r.get("quantity_missing", False)
 
 
 def fit(rows: list[dict], max_abstain: float, margin: tuple[float, float]) -> tuple[float, float]:
