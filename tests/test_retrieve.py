@@ -428,6 +428,10 @@ def test_a_page_whose_fonts_have_no_unicode_map_is_read_by_ocr_and_cached(tmp_pa
     """j-bunpu2023.pdf (allganize-dev) shows Japanese tables whose text layer reads `èÿ0÷Ïøwj_ßoöí`;
     its OCR finds the words a question names (投資部門別, 銀行). Readable pages, and European text
     with accents, are left alone."""
+    from govqa.garbled import japanese_only
+
+    assert japanese_only("jpn+eng") == "jpn" and japanese_only("eng+jpn+jpn_vert") == "jpn+jpn_vert"
+    assert japanese_only("eng") == "eng"  # no Japanese model asked for: nothing to leave the English one out for
     import pytest
 
     from govqa.garbled import OcrCache, is_garbled, repair_pages
@@ -445,6 +449,8 @@ def test_a_page_whose_fonts_have_no_unicode_map_is_read_by_ocr_and_cached(tmp_pa
     fixed, numbers = repair_pages(doc.pages, str(pdf), "sha", "ja", "jpn+eng", 300, cache, warnings.append)
     assert numbers == [10] and fixed[0] is first and fixed[1].ocr and not warnings
     assert "投資部門別" in fixed[1].text and "銀行" in fixed[1].text
+    # Read by the Japanese model alone: the English one made 「金 ak 機関」 and 「生 ft 保険会社」 of these labels.
+    assert "金融機関" in fixed[1].text and "生命保険会社" in fixed[1].text
     again, _ = repair_pages(doc.pages, "/no/such/file.pdf", "sha", "ja", "jpn+eng", 300, cache, warnings.append)
     assert again[1].text == fixed[1].text and not warnings  # from the cache: the file is not opened again
     assert repair_pages(doc.pages, str(pdf), "sha", "en", "jpn+eng", 300, cache, warnings.append)[1] == []

@@ -2,7 +2,7 @@
 
 Some PDFs embed fonts whose glyphs map to the wrong code points: the page shows Japanese and
 its text layer reads `èÿ0÷Ïøwj_ßoöí`. Nothing finds such a page by its words; its OCR is read
-like a scan's. A page of a Japanese document is taken as garbled when it has next to no kana or
+like a scan's, with Tesseract's Japanese model alone (`japanese_only`). A page of a Japanese document is taken as garbled when it has next to no kana or
 kanji and Latin-1 letters and signs that European languages do not use (ÿ, þ, ß, ÷, Ì, Þ ...), or
 private-use and replacement characters, make up a share of its text.
 """
@@ -62,6 +62,7 @@ def repair_pages(pages: list[Page], file: str, sha: str, lang: str, ocr_lang: st
     """
     if lang != "ja":
         return pages, []
+    ocr_lang = japanese_only(ocr_lang)
     wanted = [p for p in pages if not p.ocr and is_garbled(p.text)]
     if not wanted:
         return pages, []
@@ -80,6 +81,17 @@ def repair_pages(pages: list[Page], file: str, sha: str, lang: str, ocr_lang: st
                 cache.put(f"{sha}|{number}|{ocr_lang}|{ocr_dpi}|{VERSION}", texts[number])
     fixed = [Page(page=p.page, text=texts[p.page], ocr=True) if p.page in texts else p for p in pages]
     return fixed, sorted(texts)
+
+
+def japanese_only(ocr_lang: str) -> str:
+    """The OCR languages for a page of a Japanese document: Tesseract's English model left out.
+
+    With `jpn+eng`, the English model reads the kanji of small table labels as Latin letters
+    (信託銀行 -> 「fa at 銀行」, 金融機関 -> 「金 ak 機関」, 生命保険会社 -> 「生 ft 保 RM 会 Ft」); the Japanese
+    model alone reads them right and still reads the Latin letters and figures of a Japanese page.
+    """
+    langs = ocr_lang.split("+")
+    return "+".join(lang for lang in langs if lang != "eng") if "jpn" in langs else ocr_lang
 
 
 def _ocr(file: str, numbers: list[int], ocr_lang: str, ocr_dpi: int, warn: Callable[[str], None]) -> dict[int, str]:
