@@ -107,8 +107,9 @@ def best_of_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, k: 
     down the ranking until k pages are found, not all at once (~100 rows read for 10 used)."""
     best: list[tuple[Candidate, StoredChunk]] = []
     seen_pages: set[tuple[str, int]] = set()
-    for start in range(0, len(ranked), 3 * k):
-        batch = ranked[start:start + 3 * k]
+    step = 3 * max(k, 1)
+    for start in range(0, len(ranked), step):
+        batch = ranked[start:start + step]
         stored.update(reader.chunks([c.row for c in batch if c.row not in stored]))
         for cand in batch:
             chunk = stored.get(cand.row)
