@@ -2,9 +2,10 @@
 
 Some PDFs embed fonts whose glyphs map to the wrong code points: the page shows Japanese and
 its text layer reads `èÿ0÷Ïøwj_ßoöí`. Nothing finds such a page by its words; its OCR is read
-like a scan's, with Tesseract's Japanese model alone (`japanese_only`). A page of a Japanese document is taken as garbled when it has next to no kana or
-kanji and Latin-1 letters and signs that European languages do not use (ÿ, þ, ß, ÷, Ì, Þ ...), or
-private-use and replacement characters, make up a share of its text.
+like a scan's, with Tesseract's Japanese model alone (`japanese_only`). A page of a Japanese
+document is taken as garbled when it has next to no kana or kanji and Latin-1 letters and signs
+that European languages do not use (ÿ, þ, ß, ÷, Ì, Þ ...), or private-use and replacement
+characters, make up a share of its text.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def japanese_only(ocr_lang: str) -> str:
 
     With `jpn+eng`, the English model reads the kanji of small table labels as Latin letters
     (信託銀行 -> 「fa at 銀行」, 金融機関 -> 「金 ak 機関」, 生命保険会社 -> 「生 ft 保 RM 会 Ft」); the Japanese
-    model alone reads them right and still reads the Latin letters and figures of a Japanese page.
+    model alone reads most of them right and still reads the Latin letters and figures of a Japanese page.
     """
     langs = ocr_lang.split("+")
     return "+".join(lang for lang in langs if lang != "eng") if "jpn" in langs else ocr_lang
