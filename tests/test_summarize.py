@@ -547,6 +547,9 @@ def test_a_passage_gives_a_quantity_in_the_unit_asked_for():
     assert gives_unit("yen", "MF登録申請は、無料で行っています。") and gives_unit("yen", "手数料は１２，３００円")
     assert not gives_unit("yen", "登録申請の提出先は機構です。")
     assert gives_unit("percent", "保有比率は２２．６％") and gives_unit("percent", "約3割の団体が")
+    # a table row names the quantity in its column header, not after the number
+    assert gives_unit("cases", "順位: 11; 製品名: Kilo; 登録件数: 170; 前年度件数: 170")
+    assert gives_unit("people", "職員数 1,204") and not gives_unit("people", "被験者数の設定については")
 
 
 @pytest.mark.parametrize("sentence, why", [

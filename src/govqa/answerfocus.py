@@ -65,27 +65,30 @@ def gives(kind: str | None, sentence: str) -> bool:
 
 
 # A question that asks for a quantity in a unit (何人, 何円, what percentage …) is answered only by a
-# passage that gives one: a number in that unit, or a table headed in it (「単位：人」, 「（件）」). When
+# passage that gives one: a number in that unit, a table headed in it (「単位：人」, 「（件）」), or a number
+# right after the quantity's name (a table row 「登録件数: 170」, 「保有比率は22.6」). When
 # none of the passages does, the documents do not hold the answer, however close their words are
 # (「被験者数は何人か」 over notices that never count subjects). Each unit: the question's words that
-# ask for it, and the words a passage writes it with.
+# ask for it, the words a passage writes it with, and the names of the quantity a column is headed with.
 _UNITS = {
     "people": (r"何人|何名|何例|how many (?:people|persons|participants|subjects|patients|employees|staff|workers)",
-               r"人|名|例|people|persons|participants|subjects|patients"),
+               r"人|名|例|people|persons|participants|subjects|patients", r"人数|者数|員数|例数"),
     "yen": ((r"何円|(?:費用|金額|手数料|料金|価格|額)はいくら|how much (?:does|do|is|are|will)\b.*\b(?:cost|fee|charge|pay)"
              r"|what (?:is|are) the (?:fee|cost|price|charge)"),
-            r"円|yen"),
-    "percent": (r"何[%％]|何パーセント|何割|what (?:percentage|percent|share)", r"%|％|パーセント|割|percent"),
-    "cases": (r"何件|how many cases", r"件|cases"),
-    "times": (r"何回|how many times", r"回|times"),
-    "companies": (r"何社|how many companies", r"社|companies"),
-    "age": (r"何歳|how old", r"歳|years old"),
+            r"円|yen", r"金額|価格|料金|費用|手数料|額"),
+    "percent": (r"何[%％]|何パーセント|何割|what (?:percentage|percent|share)", r"%|％|パーセント|割|percent",
+                r"割合|比率|率|シェア"),
+    "cases": (r"何件|how many cases", r"件|cases", r"件数"),
+    "times": (r"何回|how many times", r"回|times", r"回数"),
+    "companies": (r"何社|how many companies", r"社|companies", r"社数"),
+    "age": (r"何歳|how old", r"歳|years old", r"年齢"),
 }
 _NUMERAL = r"[0-9〇一二三四五六七八九十百千万億][0-9,.〇一二三四五六七八九十百千万億]*"
-_ASKED = [(unit, re.compile(asked)) for unit, (asked, _) in _UNITS.items()]
+_ASKED = [(unit, re.compile(asked)) for unit, (asked, _, _) in _UNITS.items()]
 _GIVEN = {unit: re.compile(rf"{_NUMERAL}\s*(?:{given})|単位\s*[:：]?\s*[千万億]?(?:{given})|[(（]\s*[千万億]?(?:{given})\s*[)）]"
+                           rf"|(?:{named})[^。\n0-9]{{0,4}}[0-9]"
                            + (r"|無料|不要|要しない|かからない|free of charge|no fee" if unit == "yen" else ""))
-          for unit, (_, given) in _UNITS.items()}
+          for unit, (_, given, named) in _UNITS.items()}
 
 
 def asked_unit(question: str) -> str | None:
