@@ -8,9 +8,10 @@
 Each question is searched as `govqa ask` does (k 8) and gives two features: the raw cosine of
 its best passage (hit.dense_score) and the share of its key words the passages hold
 (answerterms.coverage; English words through the lexicon). A question for a quantity in a unit
-(何人, 何円 …) that no passage gives in that unit abstains whatever the thresholds, as in `ask`. Lines are answerable (gold pages,
-or "on_topic": true) or not ("unanswerable": true, or "on_topic": false). Separately for
-same-language and cross-language pairs (the question's language against its best passage's),
+(何人, 何円 …) that no passage gives in that unit abstains whatever the thresholds, as in `ask`.
+Lines are answerable (gold pages, or "on_topic": true) or not ("unanswerable": true, or
+"on_topic": false). Separately for same-language and cross-language pairs (the question's
+language against its best passage's),
 every (cosine, coverage) threshold pair on a grid is scored: the share of answerable questions
 it would abstain on must stay under --max-abstain-*, counting only those whose gold page is
 among the passages (the answer is there to give); among those, the pair that abstains on the
@@ -28,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from govqa.answerfocus import asked_unit, gives_unit
+from govqa.answerfocus import missing_unit
 from govqa.answerterms import coverage, question_terms
 from govqa.config import Settings
 from govqa.engine import Engine
@@ -52,8 +53,7 @@ def features(engine: Engine, row: dict, k: int) -> dict:
             "coverage": coverage(question, lang, terms, texts, engine.reader.tokenizer),
             # The rule beside the thresholds (answer.answer_events): a question for a quantity in a
             # unit that no passage gives in that unit abstains whatever its cosine and coverage.
-            "quantity_missing": bool((unit := asked_unit(question)) and hits
-                                     and not any(gives_unit(unit, t) for t in texts))}
+            "quantity_missing": missing_unit(question, texts) is not None}
 
 
 def abstains(r: dict, cosine: float, cover: float) -> bool:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .answerfocus import asked_unit, gives_unit
+from .answerfocus import missing_unit
 from .answerterms import coverage, cross_language_note, question_terms, translating
 from .citations import CheckedClaim, CitationChecker, complete_prefix, split_claims
 from .embed import Embedder
@@ -22,7 +22,7 @@ ABSTAIN_MESSAGE = {
     "ja": "資料には、この質問への回答が見つかりませんでした。",
     "en": "The indexed sources do not answer this question.",
 }
-NO_QUANTITY = {  # the question asks for a quantity in a unit, and no passage gives one (answerfocus.asked_unit)
+NO_QUANTITY = {  # the question asks for a quantity in a unit, and no passage gives one (answerfocus.missing_unit)
     "ja": "資料には、この質問が尋ねる{unit}が見つかりませんでした。下の資料をご確認ください。",
     "en": "The passages found give no {unit}, which this question asks for; see the passages below.",
 }
@@ -122,8 +122,8 @@ def answer_events(query: str, hits: list[Hit], summarizer: Summarizer, embedder:
         yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
                            message=ABSTAIN_MESSAGE[lang]))
         return
-    unit = asked_unit(query)
-    if unit and hits and not any(gives_unit(unit, text) for text in texts):
+    unit = missing_unit(query, texts)
+    if unit:
         yield final(Answer(query=query, answer="", citations=[], hits=hits, llm=name, abstained=True,
                            message=NO_QUANTITY[lang].format(unit=UNIT_NAMES[lang][unit])))
         return

@@ -100,3 +100,9 @@ def asked_unit(question: str) -> str | None:
 def gives_unit(unit: str, text: str) -> bool:
     """Does the text give a quantity in that unit (or head a table with it)?"""
     return bool(_GIVEN[unit].search(unicodedata.normalize("NFKC", text).lower()))
+
+
+def missing_unit(question: str, texts: list[str]) -> str | None:
+    """The unit the question asks its quantity in, when there are passages and none of them gives it."""
+    unit = asked_unit(question)
+    return unit if unit and texts and not any(gives_unit(unit, text) for text in texts) else None

@@ -88,8 +88,9 @@ def japanese_only(ocr_lang: str) -> str:
     """The OCR languages for a page of a Japanese document: Tesseract's English model left out.
 
     With `jpn+eng`, the English model reads the kanji of small table labels as Latin letters
-    (信託銀行 -> 「fa at 銀行」, 金融機関 -> 「金 ak 機関」, 生命保険会社 -> 「生 ft 保 RM 会 Ft」); the Japanese
-    model alone reads most of them right and still reads the Latin letters and figures of a Japanese page.
+    (信託銀行 -> 「fa at 銀行」, 金融機関 -> 「金 ak 機関」, 生命保険会社 -> 「生 ft 保 RM 会 Ft」); the
+    Japanese model alone reads most of them right and still reads the Latin letters and figures of a
+    Japanese page.
     """
     langs = ocr_lang.split("+")
     return "+".join(lang for lang in langs if lang != "eng") if "jpn" in langs else ocr_lang
