@@ -13,8 +13,8 @@ from dataclasses import replace
 from govqa.search.fusion import FusionConfig
 from govqa.search.retrieve import register_variant
 
-# Before issue 14 (the defaults as they were: no page- or document-level evidence).
-V2 = FusionConfig(page_weight=0.0, doc_weight=0.0, question_words=False)
+# Before issue 14 (the defaults as they were: no page- or document-level evidence, no term proximity).
+V2 = FusionConfig(page_weight=0.0, doc_weight=0.0, question_words=False, proximity_weight=0.0)
 
 HYBRID = {
     # Earlier defaults and the levers measured against them (issue 6).
@@ -58,6 +58,11 @@ HYBRID = {
     "hybrid-notrans": FusionConfig(translated_query=0.0),
     **{f"hybrid-trans{int(w * 100):03d}": FusionConfig(translated_query=w) for w in (0.5, 1.5, 2.0)},
     **{f"hybrid-trans-words{n}": FusionConfig(translated_words=n) for n in (4, 6, 12, 20)},
+    # Term proximity (stop 17): off (the defaults before it), other weights, windows and depths.
+    "hybrid-noprox": FusionConfig(proximity_weight=0.0),
+    **{f"hybrid-prox{int(w * 100):02d}": FusionConfig(proximity_weight=w) for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)},
+    **{f"hybrid-prox-chars{c}": FusionConfig(proximity_chars=c) for c in (40, 60, 120)},
+    **{f"hybrid-prox-pages{n}": FusionConfig(proximity_pages=n) for n in (15, 30)},
 }
 LEXICAL = {
     "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),

@@ -102,6 +102,10 @@ def test_documents_pages_and_collections_read_the_same(both_stores):
     for record in embedded.documents():
         for page in (1, record.pages):
             assert shared.page_text(record.doc_id, page) == embedded.page_text(record.doc_id, page)
+    keys = [(record.doc_id, page) for record in embedded.documents() for page in (1, record.pages)]
+    batched = embedded.reader.page_texts(keys + [("no-such-document", 1)])
+    assert batched == {key: embedded.page_text(*key) for key in keys}  # the missing page is left out
+    assert shared.reader.page_texts(keys + [("no-such-document", 1)]) == batched
     health = shared.health()
     assert health["documents"] == 8 and health["chunks"] == embedded.reader.size
 

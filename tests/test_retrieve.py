@@ -355,35 +355,51 @@ def _rank_of(hits, doc_id: str, page: int) -> int | None:
     return next((h.rank for h in hits if (h.doc_id, h.page) == (doc_id, page)), None)
 
 
-def _ranks(engine, question: str, gold: tuple[str, int], **changes) -> tuple[int | None, int | None]:
-    """Where the gold page lands with the defaults, and with `changes` to the FusionConfig."""
+def _ranks(engine, question: str, gold: tuple[str, int], base: dict | None = None,
+           **changes) -> tuple[int | None, int | None]:
+    """Where the gold page lands with the defaults (changed by `base`), and with `changes` on top."""
     from dataclasses import replace
 
     from govqa.search.retrieve import retrieve
 
-    with_lever = engine.search(question, k=10)
-    without = retrieve(engine.reader, engine.embedder, question, k=10, config=replace(FusionConfig(), **changes),
-                       lexicon=engine._lexicon())
+    def ranked(config: FusionConfig):
+        return retrieve(engine.reader, engine.embedder, question, k=10, config=config, lexicon=engine._lexicon())
+
+    with_lever = ranked(replace(FusionConfig(), **base)) if base else engine.search(question, k=10)
+    without = ranked(replace(FusionConfig(), **(base or {}), **changes))
     return _rank_of(with_lever, *gold), _rank_of(without, *gold)
 
 
 def test_page_level_bm25_lifts_the_page_whose_words_are_spread_over_its_passages(sample_engine):
     """eval/mhlw.jsonl lines 26 and 36: the question's words are on the gold page, but no single
-    ~400-character passage holds them all; scoring the page as a whole puts it first."""
+    ~400-character passage holds them all; scoring the page as a whole puts it first (measured without
+    term proximity, which lifts the first of them too)."""
+    alone = {"proximity_weight": 0.0}
     assert _ranks(sample_engine, "同一の外国製造業者の同じ原薬について、国内の複数の業者がそれぞれ国内管理人として"
-                                 "登録申請した場合はどう扱われるか。", ("000161338", 6), page_weight=0.0) == (1, 2)
+                                 "登録申請した場合はどう扱われるか。", ("000161338", 6), alone, page_weight=0.0) == (1, 2)
     assert _ranks(sample_engine, "細胞・組織加工医薬品等に関連するMFは、開発のどの段階から登録申請して利用できるか。",
-                  ("000160536", 2), page_weight=0.0) == (1, 2)
+                  ("000160536", 2), alone, page_weight=0.0) == (1, 2)
+
+
+def test_term_proximity_lifts_the_page_that_holds_the_questions_words_together(sample_engine):
+    """eval/mhlw.jsonl line 8 and eval/mhlw-guideline.jsonl line 55: another page names the same words
+    apart; on the gold page one short stretch holds them (医療用…一般用…原薬…承認申請; 細胞純度…試験方法…記載例)."""
+    assert _ranks(sample_engine, "医療用にも一般用にも使われる原薬のMF登録番号は、どの承認申請で引用できるか。",
+                  ("000160131", 5), proximity_weight=0.0) == (1, 2)
+    assert _ranks(sample_engine, "細胞純度の試験方法として記載例に挙がっているのは何か。", ("000161492", 26),
+                  proximity_weight=0.0) == (1, 2)
 
 
 def test_document_level_bm25_finds_the_right_document_first(sample_engine):
     """eval/mhlw-guideline.jsonl lines 38 and 43: the drafting guide for the application form
     (申請書…資料の作成要領) answers; its title, headings and first page share the question's words
-    (申請書, 試験方法), and without the document's score a page of another document comes first."""
+    (申請書, 試験方法), and without the document's score a page of another document comes first (measured
+    without term proximity, which lifts them too)."""
+    alone = {"proximity_weight": 0.0}
     assert _ranks(sample_engine, "外国で作られる登録品の場合、申請書に誰の名前と住所を書くか。", ("000161492", 6),
-                  doc_weight=0.0) == (1, 2)
+                  alone, doc_weight=0.0) == (1, 2)
     assert _ranks(sample_engine, "使っている試験方法が日本薬局方などの公知の方法でないときは、何を示す必要があるか。",
-                  ("000161492", 9), doc_weight=0.0) == (1, 2)
+                  ("000161492", 9), alone, doc_weight=0.0) == (1, 2)
 
 
 def test_an_english_question_is_also_searched_as_its_japanese_words(sample_engine):

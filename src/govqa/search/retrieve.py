@@ -14,6 +14,7 @@ from .bridge import bridge_candidates, translated_dense, translated_terms
 from .candidates import dense_candidates, lexical_candidates, penalise_short, script_share
 from .crosslingual import Lexicon
 from .fusion import Candidate, FusionConfig, fuse
+from .proximity import Proximity, word_weights
 from .querywords import content_words
 
 # The modes a user chooses from. Research variants (earlier defaults, levers measured against
@@ -90,9 +91,14 @@ def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mo
             evidence.append((found, config.bridge_docs * (1.0 - share)))
     ceiling = config.lexical_coverage * sum(map(reader.lexical.idf, reader.lexical.known(tokens)))
     ranked = fuse(dense, lexical, config, share, extra, evidence, ceiling)
+    close_words = (word_weights(content_words(tokens), reader.lexical.idf)
+                   if mode == "hybrid" and config.proximity_weight and share > 0 else {})
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
+    best = best_of_pages(ranked, stored, reader, max(k, config.proximity_pages) if close_words else k)
+    if close_words:
+        best = nearer_first(best, reader, close_words, config, share)[:k]
     hits: list[Hit] = []
-    for cand, chunk in best_of_pages(ranked, stored, reader, k):
+    for cand, chunk in best:
         record = reader.documents[chunk.doc_id]
         hits.append(Hit(rank=len(hits) + 1, score=round(cand.fused, 4), doc_id=chunk.doc_id, title=record.title,
                         page=chunk.page, text=chunk.text, source=record.path, url=page_url(record, chunk.page),
@@ -100,6 +106,19 @@ def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mo
                         dense_score=None if cand.row not in cosines else round(cosines[cand.row], 4),
                         lexical_score=None if cand.lexical is None else round(cand.lexical, 4)))
     return hits
+
+
+def nearer_first(best: list[tuple[Candidate, StoredChunk]], reader: IndexStore, weights: dict[str, float],
+                 config: FusionConfig, share: float) -> list[tuple[Candidate, StoredChunk]]:
+    """The pages re-ordered with their term proximity added to their fused score (proximity.py)."""
+    if not best:
+        return best
+    scale = config.proximity_weight * share * best[0][0].fused
+    near = Proximity(weights, config.proximity_chars)
+    texts = reader.page_texts([(chunk.doc_id, chunk.page) for _, chunk in best])
+    for cand, chunk in best:
+        cand.fused += scale * near(texts.get((chunk.doc_id, chunk.page)) or chunk.text)
+    return sorted(best, key=lambda pair: (-pair[0].fused, pair[0].row))
 
 
 def best_of_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, k: int) -> list[tuple[Candidate, StoredChunk]]:

@@ -334,6 +334,15 @@ class IndexReader:
         row = self._db().execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()
         return row[0] if row else None
 
+    def page_texts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """Several pages' text in one read ((doc_id, page) -> text; pages not stored are left out)."""
+        if not keys:
+            return {}
+        values = ", ".join("(?, ?)" for _ in keys)
+        rows = self._db().execute(f"SELECT doc_id, page, text FROM pages WHERE (doc_id, page) IN (VALUES {values})",
+                                  [value for key in keys for value in key])
+        return {(doc_id, page): text for doc_id, page, text in rows}
+
     def pages_of(self, doc_id: str) -> list[Page]:
         rows = self._db().execute("SELECT page, text, ocr FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,))
         return [Page(page=p, text=t, ocr=bool(o)) for p, t, o in rows]

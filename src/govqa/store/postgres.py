@@ -237,6 +237,15 @@ class PostgresReader:
                               (doc_id, page))
         return found[0][0] if found else None
 
+    def page_texts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """Several pages' text in one query ((doc_id, page) -> text; pages not stored are left out)."""
+        if not keys:
+            return {}
+        found = self.db.fetch(f"SELECT doc_id, page, text FROM {table(self.gen_id, 'pages')} "
+                              f"WHERE (doc_id, page) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+                              ([doc_id for doc_id, _ in keys], [page for _, page in keys]))
+        return {(doc_id, page): text for doc_id, page, text in found}
+
     def pages_of(self, doc_id: str) -> list[Page]:
         found = self.db.fetch(f"SELECT page, text, ocr FROM {table(self.gen_id, 'pages')} WHERE doc_id = %s "
                               f"ORDER BY page", (doc_id,))
