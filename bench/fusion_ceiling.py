@@ -1,0 +1,83 @@
+"""How far can re-weighting hybrid's own signals go? The in-sample ceiling of the linear fusion.
+
+    python bench/fusion_ceiling.py --mhlw-index IDX --allganize-index IDX2
+
+The same four normalised scores as bench/learn_fusion.py (dense cosine, passage BM25, page BM25,
+document BM25; Japanese questions, confident ones on allganize-dev), and a grid of weights searched
+*on the set it is scored on*: the best any fixed weighting of these signals can do there, an upper
+bound no honest fit reaches. Printed per set: the hand-set weights' MRR@10 and hit@1, the grid's best
+(and its weights), and the share of questions that some weighting of the grid puts at rank 1 (the
+bound of a perfect per-question choice of weights). When even the in-sample best is far from a
+target, re-weighting is not the lever: a new signal is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src"), str(REPO), str(REPO / "bench")]
+
+from learn_fusion import HAND, features  # noqa: E402
+
+from govqa.config import Settings  # noqa: E402
+from govqa.engine import Engine  # noqa: E402
+from govqa.evaluate import load_questions  # noqa: E402
+
+GRID = {"passage": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0), "page": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
+        "document": (0.0, 0.1, 0.25, 0.5, 1.0)}
+
+
+def ranks(data: list, weights: np.ndarray) -> list[int | None]:
+    """The gold page's rank (1-based, within 10) for each question under these weights."""
+    found = []
+    for pages, x, gold in data:
+        best: dict = {}
+        for page, score in zip(pages, x @ weights):
+            best[page] = max(best.get(page, -1e9), score)
+        ranked = sorted(best, key=lambda p: -best[p])[:10]
+        found.append(next((i + 1 for i, p in enumerate(ranked) if p in gold), None))
+    return found
+
+
+def summary(found: list[int | None]) -> tuple[float, float]:
+    """(hit@1, MRR@10)."""
+    return (sum(r == 1 for r in found) / len(found), sum(1.0 / r for r in found if r) / len(found))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mhlw-index", type=Path, required=True)
+    parser.add_argument("--allganize-index", type=Path, required=True)
+    parser.add_argument("--allganize", type=Path,
+                        default=REPO.parent / "shared" / "samples" / "allganize-dev" / "questions.jsonl")
+    args = parser.parse_args()
+    mhlw, allganize = (Engine.open(Settings(index_dir=i)) for i in (args.mhlw_index, args.allganize_index))
+    sets = {"mhlw": (mhlw, REPO / "eval" / "mhlw.jsonl"), "guideline": (mhlw, REPO / "eval" / "mhlw-guideline.jsonl"),
+            "allganize": (allganize, args.allganize)}
+    grid = [np.array([1.0, *w]) for w in itertools.product(*GRID.values())]
+    for name, (engine, path) in sets.items():
+        data = []
+        for q in load_questions(path):
+            if q.lang != "ja" or not q.relevant or q.fields.get("confident") is False:
+                continue
+            pages, x = features(engine, q.question)
+            data.append((pages, x, {(g.doc_id, g.page) for g in q.relevant}))
+        runs = [(weights, ranks(data, weights)) for weights in grid]
+        best_weights, best = max(runs, key=lambda run: summary(run[1])[1])
+        any_first = sum(any(found[i] == 1 for _, found in runs) for i in range(len(data))) / len(data)
+        hand = summary(ranks(data, HAND))
+        print(name, json.dumps({"questions": len(data), "hand_hit1_mrr": [round(v, 3) for v in hand],
+                                "best_in_sample_hit1_mrr": [round(v, 3) for v in summary(best)],
+                                "best_weights": [float(w) for w in best_weights],
+                                "some_weighting_first": round(any_first, 3)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
