@@ -67,9 +67,10 @@ class FusionConfig:
     translated_words: int = 8  # how many of the translated words, by weight, make that second query
     # Term proximity (proximity.py): each of the best `proximity_pages` pages (or k, if more) gains this
     # weight x the best fused score x the share of the question's words (by IDF) that one window of
-    # `proximity_chars` characters of it holds, x the query's script share. Japanese MRR +0.026 / +0.009 /
-    # +0.015 on mhlw / guideline / allganize-dev, hit@5 the same; 0.1-0.5 all gain (docs/retrieval.md).
-    proximity_weight: float = 0.25
+    # `proximity_chars` characters of it holds, x the query's script share. Japanese MRR +0.027 / +0.010 /
+    # +0.034 on mhlw / guideline / allganize-dev, hit@5 the same or better (weights 0.05-3 measured,
+    # docs/retrieval.md).
+    proximity_weight: float = 1.0
     proximity_chars: int = 80
     proximity_pages: int = 10
 
