@@ -28,11 +28,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO), str(REPO / "bench")]
 
-from learn_fusion import HAND, features  # noqa: E402
+from learn_fusion import HAND, features, question_sets, set_arguments  # noqa: E402
 
-from govqa.config import Settings  # noqa: E402
 from govqa.engine import Engine  # noqa: E402
-from govqa.evaluate import load_questions  # noqa: E402
 
 GRID = {"passage": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0), "page": (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0),
         "document": (0.0, 0.1, 0.25, 0.5, 1.0)}
@@ -70,23 +68,15 @@ def summary(found: list[int | None]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mhlw-index", type=Path, required=True)
-    parser.add_argument("--allganize-index", type=Path, required=True)
+    set_arguments(parser)
     parser.add_argument("--proximity", action="store_true", help="add term proximity as a fifth signal")
-    parser.add_argument("--allganize", type=Path,
-                        default=REPO.parent / "shared" / "samples" / "allganize-dev" / "questions.jsonl")
     args = parser.parse_args()
-    mhlw, allganize = (Engine.open(Settings(index_dir=i)) for i in (args.mhlw_index, args.allganize_index))
-    sets = {"mhlw": (mhlw, REPO / "eval" / "mhlw.jsonl"), "guideline": (mhlw, REPO / "eval" / "mhlw-guideline.jsonl"),
-            "allganize": (allganize, args.allganize)}
     axes = [*GRID.values(), PROXIMITY] if args.proximity else list(GRID.values())
     grid = [np.array([1.0, *w]) for w in itertools.product(*axes)]
     hand = np.append(HAND, 0.0) if args.proximity else HAND
-    for name, (engine, path) in sets.items():
+    for name, (engine, questions) in question_sets(args).items():
         data = []
-        for q in load_questions(path):
-            if q.lang != "ja" or not q.relevant or q.fields.get("confident") is False:
-                continue
+        for q in questions:
             pages, x = features(engine, q.question)
             x = with_proximity(engine, q.question, pages, x) if args.proximity else x
             data.append((pages, x, {(g.doc_id, g.page) for g in q.relevant}))

@@ -87,24 +87,34 @@ def pairwise_weights(train: list, negatives: int = 20) -> np.ndarray:
     return LogisticRegression(fit_intercept=False, max_iter=1000).fit(xs, ys).coef_[0]
 
 
-def main() -> None:
-    from sklearn.linear_model import LogisticRegression
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def set_arguments(parser: argparse.ArgumentParser) -> None:
+    """The indexes and question files of the three sets (mhlw, guideline, allganize-dev)."""
     parser.add_argument("--mhlw-index", type=Path, required=True)
     parser.add_argument("--allganize-index", type=Path, required=True)
     parser.add_argument("--allganize", type=Path,
                         default=REPO.parent / "shared" / "samples" / "allganize-dev" / "questions.jsonl")
-    args = parser.parse_args()
+
+
+def question_sets(args: argparse.Namespace) -> dict[str, tuple[Engine, list]]:
+    """Each set's engine and its Japanese questions with gold pages (allganize-dev: the confident ones)."""
     mhlw, allganize = (Engine.open(Settings(index_dir=i)) for i in (args.mhlw_index, args.allganize_index))
-    sets = {"mhlw": (mhlw, REPO / "eval" / "mhlw.jsonl"), "guideline": (mhlw, REPO / "eval" / "mhlw-guideline.jsonl"),
-            "allganize": (allganize, args.allganize)}
+    paths = {"mhlw": (mhlw, REPO / "eval" / "mhlw.jsonl"), "guideline": (mhlw, REPO / "eval" / "mhlw-guideline.jsonl"),
+             "allganize": (allganize, args.allganize)}
+    return {name: (engine, [q for q in load_questions(path)
+                            if q.lang == "ja" and q.relevant and q.fields.get("confident") is not False])
+            for name, (engine, path) in paths.items()}
+
+
+def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    set_arguments(parser)
+    sets = question_sets(parser.parse_args())
     data = {}
-    for name, (engine, path) in sets.items():
+    for name, (engine, questions) in sets.items():
         data[name] = []
-        for q in load_questions(path):
-            if q.lang != "ja" or not q.relevant or q.fields.get("confident") is False:
-                continue
+        for q in questions:
             pages, x = features(engine, q.question)
             data[name].append((pages, x, {(g.doc_id, g.page) for g in q.relevant}))
     result = {}
