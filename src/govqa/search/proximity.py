@@ -50,4 +50,3 @@ class Proximity:
         if not windows:
             return 0.0
         return float(np.bincount(np.array(windows) + 1, weights=weights).max()) / self.total
-

@@ -331,8 +331,7 @@ class IndexReader:
         return {row[0]: StoredChunk(*row) for row in cursor}
 
     def page_text(self, doc_id: str, page: int) -> str | None:
-        row = self._db().execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()
-        return row[0] if row else None
+        return self.page_texts([(doc_id, page)]).get((doc_id, page))
 
     def page_texts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """Several pages' text in one read ((doc_id, page) -> text; pages not stored are left out)."""

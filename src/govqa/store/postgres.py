@@ -233,9 +233,7 @@ class PostgresReader:
         return {row[0]: StoredChunk(*row[:8], boxes_json=row[8] or "") for row in found}
 
     def page_text(self, doc_id: str, page: int) -> str | None:
-        found = self.db.fetch(f"SELECT text FROM {table(self.gen_id, 'pages')} WHERE doc_id = %s AND page = %s",
-                              (doc_id, page))
-        return found[0][0] if found else None
+        return self.page_texts([(doc_id, page)]).get((doc_id, page))
 
     def page_texts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """Several pages' text in one query ((doc_id, page) -> text; pages not stored are left out)."""
