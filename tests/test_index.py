@@ -190,3 +190,22 @@ def test_samples_duplicate_pdf_indexed_once_and_scans_were_ocrd(sample_engine):
     assert sum(bool(d.duplicates) for d in docs.values()) == 1
     assert docs["000160131"].ocr_pages == list(range(1, 9))
     assert all(d.unindexed_pages == [] for d in docs.values())
+
+
+def test_pages_are_read_by_their_key_not_by_scanning_every_page(sample_engine):
+    """page_texts (term proximity reads ten pages a query) looks each page up in the primary key: a row-value
+    `IN (VALUES ...)` scanned the whole table, a cost that grows with the index."""
+    import sqlite3
+
+    from govqa.store.embedded import page_texts_sql
+
+    reader = sample_engine.reader
+    db = sqlite3.connect(f"file:{reader.path / 'store.sqlite'}?mode=ro", uri=True)
+    keys = [(d.doc_id, page) for d in sample_engine.documents() for page in (1, d.pages)]
+    plan = " | ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + page_texts_sql(len(keys)),
+                                                     [v for key in keys for v in key]))
+    assert "SCAN pages" not in plan and "SEARCH p USING INDEX" in plan, plan
+    texts = reader.page_texts(keys + [("no-such-document", 1)])
+    assert set(texts) == set(keys)  # the missing page is left out
+    assert all(texts[key] == page.text for key in keys
+               for page in reader.pages_of(key[0]) if page.page == key[1])

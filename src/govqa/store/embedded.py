@@ -232,6 +232,18 @@ def warm_vectors(vectors: "SearchOnCallingThread") -> None:
             index.nprobe = nprobe
 
 
+def page_texts_sql(n: int) -> str:
+    """The query for n pages' text, n (doc_id, page) pairs bound in turn.
+
+    A join, not `(doc_id, page) IN (VALUES ...)`: SQLite scans the whole table for that row-value IN
+    (1.8 ms a query at 2,300 pages, growing with the index), but looks each key of the join up in the
+    primary key (0.04 ms).
+    """
+    values = ", ".join("(?, ?)" for _ in range(n))
+    return (f"SELECT p.doc_id, p.page, p.text FROM (VALUES {values}) AS k "
+            f"JOIN pages p ON p.doc_id = k.column1 AND p.page = k.column2")
+
+
 class SearchOnCallingThread:
     """A FAISS index whose search uses only the calling thread.
 
@@ -337,9 +349,7 @@ class IndexReader:
         """Several pages' text in one read ((doc_id, page) -> text; pages not stored are left out)."""
         if not keys:
             return {}
-        values = ", ".join("(?, ?)" for _ in keys)
-        rows = self._db().execute(f"SELECT doc_id, page, text FROM pages WHERE (doc_id, page) IN (VALUES {values})",
-                                  [value for key in keys for value in key])
+        rows = self._db().execute(page_texts_sql(len(keys)), [value for key in keys for value in key])
         return {(doc_id, page): text for doc_id, page, text in rows}
 
     def pages_of(self, doc_id: str) -> list[Page]:
