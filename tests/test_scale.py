@@ -121,3 +121,33 @@ def test_warming_faults_in_the_mapped_vectors_and_bm25_arrays_and_keeps_nprobe(t
     assert arrays and sum(mapped_kb(p) for p in arrays) < 100  # memory-mapped, not read
     lexical.warm()
     assert sum(mapped_kb(p) for p in arrays) >= 0.9 * sum(p.stat().st_size for p in arrays) / 1024
+
+
+def test_a_page_of_a_million_characters_is_tokenised_in_pieces_not_crashing_mecab():
+    """A text file is one page, and page-level BM25 tokenises a page whole: MeCab crashed the build
+    (a segmentation fault) on a page of ~1M characters. The tokenizer now gives it pieces cut at line
+    breaks, with the same tokens as line by line."""
+    import subprocess
+    import sys
+
+    line = "原薬等登録原簿への登録は義務なのか、それとも任意なのか。"
+    code = ("import sys; from govqa.lexical import Tokenizer; "
+            f"t = Tokenizer(); one = t({line!r}); many = t(({line!r} + '\\n') * 40000); "
+            "print(len(many) == 40000 * len(one) and many[:len(one)] == one)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
+
+
+def test_text_is_cut_into_pieces_at_line_breaks_then_spaces_then_anywhere():
+    from govqa.lexical import pieces
+
+    text = "一行目です。\n二行目 です\n" + "長" * 25
+    for limit in (3, 8, 10, 30, 100):
+        cut = pieces(text, limit)
+        assert "".join(cut) == text and all(len(piece) <= limit for piece in cut), (limit, cut)
+    assert pieces("ab\ncd ef", 7) == ["ab\n", "cd ef"]  # at the line break, though a space is later
+    assert pieces("ab cd ef", 6) == ["ab cd ", "ef"]
+    assert pieces("こうです。はい", 6) == ["こうです。", "はい"]
+    assert pieces("abcdefgh", 3) == ["abc", "def", "gh"]
+    assert pieces("短い", 10) == ["短い"] and pieces("", 10) == [""]

@@ -10,6 +10,8 @@ import unicodedata
 
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+# The longest text MeCab is given at once (pieces()): it crashed on 1M characters, not on 600k.
+PIECE_CHARS = 100_000
 _WORD = re.compile(r"[0-9a-z]+(?:[-'][0-9a-z]+)*")
 _EN_STOP = frozenset(
     "a an and are as at be been being but by can could did do does for from had has have how i if in into is it its "
@@ -38,7 +40,8 @@ class Tokenizer:
         text = unicodedata.normalize("NFKC", text).lower()
         tokens: list[str] = []
         noun_run: list[str] = []
-        for word in self._tagger()(text):
+        tagger = self._tagger()
+        for word in (word for piece in pieces(text) for word in tagger(piece)):
             pos, base = _pos_and_base(word)
             surface = word.surface
             if pos in _DROP_POS or not surface.strip():
@@ -57,6 +60,21 @@ class Tokenizer:
                 _flush_compound(noun_run, tokens)
         _flush_compound(noun_run, tokens)
         return tokens
+
+
+def pieces(text: str, limit: int | None = None) -> list[str]:
+    """The text cut into pieces of at most `limit` characters, at a line break where there is one
+    (else a space or a full stop, else anywhere): MeCab crashes the process on one very long input
+    (a whole-page text of ~1M characters, such as a large text file, which is one page)."""
+    limit = limit or PIECE_CHARS
+    found = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else max(text.rfind(" ", 0, limit), text.rfind("。", 0, limit))
+        cut = cut + 1 if cut > 0 else limit
+        found.append(text[:cut])
+        text = text[cut:]
+    return [*found, text] if text or not found else found
 
 
 def _pos_and_base(word) -> tuple[str, str | None]:
