@@ -203,9 +203,13 @@ def test_pages_are_read_by_their_key_not_by_scanning_every_page(sample_engine):
     db = sqlite3.connect(f"file:{reader.path / 'store.sqlite'}?mode=ro", uri=True)
     keys = [(d.doc_id, page) for d in sample_engine.documents() for page in (1, d.pages)]
     plan = " | ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + page_texts_sql(len(keys)),
-                                                     [v for key in keys for v in key]))
+                                                     [v for key in keys for v in (*key, 1, 10)]))
     assert "SCAN pages" not in plan and "SEARCH p USING INDEX" in plan, plan
     texts = reader.page_texts(keys + [("no-such-document", 1)])
     assert set(texts) == set(keys)  # the missing page is left out
-    assert all(texts[key] == page.text for key in keys
-               for page in reader.pages_of(key[0]) if page.page == key[1])
+    whole = {(doc_id, page.page): page.text for doc_id in {d for d, _ in keys} for page in reader.pages_of(doc_id)}
+    assert all(texts[key] == whole[key] for key in keys)
+    # Term proximity reads only a stretch of each page around its passage (a text file is one page).
+    spans = [(5, 40), (0, 3), (30, 10**9), (10**6, 10**6 + 5)] * len(keys)
+    parts = reader.page_texts(keys, spans[:len(keys)])
+    assert all(parts[key] == whole[key][start:end] for key, (start, end) in zip(keys, spans))

@@ -106,6 +106,10 @@ def test_documents_pages_and_collections_read_the_same(both_stores):
     batched = embedded.reader.page_texts(keys + [("no-such-document", 1)])
     assert batched == {key: embedded.page_text(*key) for key in keys}  # the missing page is left out
     assert shared.reader.page_texts(keys + [("no-such-document", 1)]) == batched
+    spans = [(3, 50), (0, 2**31 - 1), (40, 41), (10**6, 10**6 + 9)] * len(keys)
+    part = embedded.reader.page_texts(keys, spans[:len(keys)])
+    assert part == {key: batched[key][start:end] for key, (start, end) in zip(keys, spans)}
+    assert shared.reader.page_texts(keys, spans[:len(keys)]) == part
     health = shared.health()
     assert health["documents"] == 8 and health["chunks"] == embedded.reader.size
 

@@ -73,6 +73,9 @@ class FusionConfig:
     proximity_weight: float = 1.0
     proximity_chars: int = 80
     proximity_pages: int = 10
+    # Proximity reads a page this many characters either side of its passage, not more: a text file or a web
+    # page is one page, of megabytes at times (a 2M-character page took a query from ~3 to ~47 ms).
+    proximity_reach: int = 20_000
 
 
 @dataclass

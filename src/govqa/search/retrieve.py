@@ -115,7 +115,9 @@ def nearer_first(best: list[tuple[Candidate, StoredChunk]], reader: IndexStore, 
         return best
     scale = config.proximity_weight * share * best[0][0].fused
     near = Proximity(weights, config.proximity_chars)
-    texts = reader.page_texts([(chunk.doc_id, chunk.page) for _, chunk in best])
+    reach = config.proximity_reach
+    texts = reader.page_texts([(chunk.doc_id, chunk.page) for _, chunk in best],
+                              [(max(chunk.start - reach, 0), chunk.end + reach) for _, chunk in best])
     for cand, chunk in best:
         cand.fused += scale * near(texts.get((chunk.doc_id, chunk.page)) or chunk.text)
     return sorted(best, key=lambda pair: (-pair[0].fused, pair[0].row))

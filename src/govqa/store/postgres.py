@@ -23,7 +23,7 @@ from ..errors import IndexNotFound
 from ..lexical import Tokenizer, query_scores, top_rows, weighted_scores
 from ..models import Page
 from ..pagelex import PageLexical
-from .base import FilterCache, IndexManifest, RowFilter, StoredChunk, collection_filter
+from .base import WHOLE_PAGE, FilterCache, IndexManifest, RowFilter, StoredChunk, collection_filter
 from .pgschema import Database, check_schema
 from .pgwrite import table
 
@@ -235,13 +235,19 @@ class PostgresReader:
     def page_text(self, doc_id: str, page: int) -> str | None:
         return self.page_texts([(doc_id, page)]).get((doc_id, page))
 
-    def page_texts(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
-        """Several pages' text in one query ((doc_id, page) -> text; pages not stored are left out)."""
+    def page_texts(self, keys: list[tuple[str, int]],
+                   spans: list[tuple[int, int]] | None = None) -> dict[tuple[str, int], str]:
+        """Several pages' text in one query ((doc_id, page) -> text; pages not stored are left out); with
+        `spans`, only each page's characters from start to end (one (start, end) per key)."""
         if not keys:
             return {}
-        found = self.db.fetch(f"SELECT doc_id, page, text FROM {table(self.gen_id, 'pages')} "
-                              f"WHERE (doc_id, page) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-                              ([doc_id for doc_id, _ in keys], [page for _, page in keys]))
+        spans = spans or [(0, WHOLE_PAGE)] * len(keys)
+        pairs = list(zip(keys, spans, strict=True))
+        found = self.db.fetch(f"SELECT p.doc_id, p.page, substr(p.text, k.first, k.length) "
+                              f"FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[]) AS k(doc_id, page, first, length) "
+                              f"JOIN {table(self.gen_id, 'pages')} p ON p.doc_id = k.doc_id AND p.page = k.page",
+                              ([doc_id for (doc_id, _), _ in pairs], [page for (_, page), _ in pairs],
+                               [start + 1 for _, (start, _) in pairs], [max(end - start, 0) for _, (start, end) in pairs]))
         return {(doc_id, page): text for doc_id, page, text in found}
 
     def pages_of(self, doc_id: str) -> list[Page]:
