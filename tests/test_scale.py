@@ -134,7 +134,7 @@ def test_a_page_of_a_million_characters_is_tokenised_in_pieces_not_crashing_meca
     code = ("import sys; from govqa.lexical import Tokenizer; "
             f"t = Tokenizer(); one = t({line!r}); many = t(({line!r} + '\\n') * 40000); "
             "print(len(many) == 40000 * len(one) and many[:len(one)] == one)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "True"
 
