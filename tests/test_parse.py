@@ -302,6 +302,18 @@ def test_markdown_title_is_its_first_heading(tmp_path):
     assert doc.lang == "en" and "Send it to the agency." in doc.pages[0].text
 
 
+def test_a_file_opening_with_a_table_row_or_a_date_is_titled_by_its_name(tmp_path):
+    """A citation names the document by its title; 「| 2000年度 | 0件 |」 or 「2024.06.13」 names nothing."""
+    rows = "".join(f"<tr><td>{2000 + i}年度</td><td>{i}件</td></tr>" for i in range(3))
+    (tmp_path / "kensu.html").write_text(f"<html><body><table>{rows}</table></body></html>", encoding="utf-8")
+    (tmp_path / "dated.txt").write_text("2024.06.13\n手数料は政令で定める。\n", encoding="utf-8")
+    (tmp_path / "memo.txt").write_text("\n\n登録の手引き\n申請は電子で受け付けます。\n", encoding="utf-8")
+
+    assert parse_file(tmp_path / "kensu.html").title == "kensu"
+    assert parse_file(tmp_path / "dated.txt").title == "dated"
+    assert parse_file(tmp_path / "memo.txt").title == "登録の手引き"  # the first line with words, past blank ones
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.binary(max_size=2048), suffix=st.sampled_from(sorted(parse.SUPPORTED_SUFFIXES)))
 def test_any_bytes_give_a_document_or_a_parse_error(data, suffix):

@@ -295,7 +295,7 @@ def _parse_html(path: Path, data: bytes, warn: Warn) -> Document:
     html = decoded.text
     extracted = htmltext.extract(html, lambda key, message: _warn_once(warn, key, message))
     text = squeeze_cjk_spaces(normalize(extracted.text))
-    title = extracted.title or next(iter(text.splitlines()), "") or path.stem
+    title = extracted.title or textfiles.first_line_title(text) or path.stem
     return Document(
         path=str(path),
         title=_shorten(normalize(title)),
