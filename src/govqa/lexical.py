@@ -74,7 +74,7 @@ def pieces(text: str, limit: int | None = None) -> list[str]:
         cut = cut + 1 if cut > 0 else limit
         found.append(text[:cut])
         text = text[cut:]
-    return [*found, text] if text or not found else found
+    return [*found, text]  # never empty after a cut: a cut takes at most `limit` of a longer text
 
 
 def _pos_and_base(word) -> tuple[str, str | None]:

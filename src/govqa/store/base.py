@@ -29,6 +29,14 @@ WHOLE_PAGE = 2**31 - 1
 DEFAULT_COLLECTION = "default"  # every document belongs to one collection; older indexes hold only this one
 
 
+def page_slices(keys: list[tuple[str, int]], spans: list[tuple[int, int]] | None) -> list[tuple[str, int, int, int]]:
+    """(doc_id, page, first character counted from 1, length) for each key: what both stores give SQL's
+    substr for IndexStore.page_texts (no spans: whole pages)."""
+    spans = spans or [(0, WHOLE_PAGE)] * len(keys)
+    return [(doc_id, page, start + 1, max(end - start, 0))
+            for (doc_id, page), (start, end) in zip(keys, spans, strict=True)]
+
+
 @dataclass
 class DocRecord:
     doc_id: str

@@ -30,13 +30,13 @@ from ..models import Chunk, Page
 from .base import (  # noqa: F401  (re-exported: `from govqa.store import DocRecord` reads them from here)
     DEFAULT_COLLECTION,
     FORMAT_VERSION,
-    WHOLE_PAGE,
     DocRecord,
     FilterCache,
     IndexManifest,
     RowFilter,
     StoredChunk,
     collection_filter,
+    page_slices,
 )
 
 EXACT_MAX = 200_000  # vectors searched exactly (IndexFlatIP); larger indexes use IVF (vector_index)
@@ -352,9 +352,7 @@ class IndexReader:
         `spans`, only each page's characters from start to end (one (start, end) per key)."""
         if not keys:
             return {}
-        spans = spans or [(0, WHOLE_PAGE)] * len(keys)
-        values = [value for (doc_id, page), (start, end) in zip(keys, spans, strict=True)
-                  for value in (doc_id, page, start + 1, max(end - start, 0))]
+        values = [value for row in page_slices(keys, spans) for value in row]
         rows = self._db().execute(page_texts_sql(len(keys)), values)
         return {(doc_id, page): text for doc_id, page, text in rows}
 

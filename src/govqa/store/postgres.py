@@ -23,7 +23,7 @@ from ..errors import IndexNotFound
 from ..lexical import Tokenizer, query_scores, top_rows, weighted_scores
 from ..models import Page
 from ..pagelex import PageLexical
-from .base import WHOLE_PAGE, FilterCache, IndexManifest, RowFilter, StoredChunk, collection_filter
+from .base import FilterCache, IndexManifest, RowFilter, StoredChunk, collection_filter, page_slices
 from .pgschema import Database, check_schema
 from .pgwrite import table
 
@@ -241,13 +241,11 @@ class PostgresReader:
         `spans`, only each page's characters from start to end (one (start, end) per key)."""
         if not keys:
             return {}
-        spans = spans or [(0, WHOLE_PAGE)] * len(keys)
-        pairs = list(zip(keys, spans, strict=True))
+        columns = tuple(list(column) for column in zip(*page_slices(keys, spans)))
         found = self.db.fetch(f"SELECT p.doc_id, p.page, substr(p.text, k.first, k.length) "
                               f"FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[]) AS k(doc_id, page, first, length) "
                               f"JOIN {table(self.gen_id, 'pages')} p ON p.doc_id = k.doc_id AND p.page = k.page",
-                              ([doc_id for (doc_id, _), _ in pairs], [page for (_, page), _ in pairs],
-                               [start + 1 for _, (start, _) in pairs], [max(end - start, 0) for _, (start, end) in pairs]))
+                              columns)
         return {(doc_id, page): text for doc_id, page, text in found}
 
     def pages_of(self, doc_id: str) -> list[Page]:
