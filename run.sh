@@ -37,6 +37,7 @@ command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 # Captured first: `producer | grep -q` fails under pipefail when grep stops reading early (SIGPIPE).
 langs="$(tesseract --list-langs 2>/dev/null || true)"; fonts="$(fc-list 2>/dev/null || true)"
 grep -qx jpn <<<"$langs" || missing+=(tesseract-ocr-jpn)
+grep -qx osd <<<"$langs" || missing+=(tesseract-ocr-osd)  # page orientation: scans lying on their side
 command -v chromium >/dev/null || missing+=(chromium)
 grep -qi "noto.*cjk" <<<"$fonts" || missing+=(fonts-noto-cjk)
 command -v soffice >/dev/null || missing+=(libreoffice-writer libreoffice-calc libreoffice-impress)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from .buildembed import embed_all
-from .buildfiles import PARSER_VERSION, ParseAhead, ParseCache, collect_files
+from .buildfiles import PARSER_CHANGE, PARSER_VERSION, ParseAhead, ParseCache, collect_files
 from .buildlexical import TokenCache, build_lexical, build_page_lexical, lexical_text
 from .buildpages import ocr_figures, ocr_garbled_pages, passage_boxes
 from .chunk import ChunkPolicy, chunk_document
@@ -125,6 +125,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
 
         files = collect_files(paths, event)
         fresh: set[str] = set()  # documents read by this build (their pages as the parser gave them)
+        reread = 0  # files an older parser read before
         cache = ParseCache(index_dir / "cache" / "pages.sqlite")
         ocr_key = f"{PARSER_VERSION}|{settings.ocr_lang}|{settings.ocr_dpi}"
         hashes = hash_files(files)
@@ -159,6 +160,7 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
                     report.skipped.append(str(exc))
                     event(f"skip {exc}")
                     continue
+                reread += cache.read_by_older_parser(f"{sha}|{ocr_key}")
                 cache.put(f"{sha}|{ocr_key}", doc)
             source = by_name.get(path.name)
             doc_id = path_to_id.get(shown) or (source.id if source else _free_id(slug(path.stem), sha, records))
@@ -176,6 +178,8 @@ def build_index(paths: list[Path], settings: Settings, on_progress: ProgressFn |
             path_to_id[shown] = doc_id
             sha_to_id[(target, sha)] = doc_id
         progress("parsing", len(files), len(files))
+        if reread:
+            event(f"index upgraded: {reread} file(s) read again by parser version {PARSER_VERSION} ({PARSER_CHANGE})")
         if previous is not None and any(not r.source_path and records[d].source_path
                                         for d, r in previous.documents.items() if d in records):
             event("index upgraded: documents now record their path relative to the folder they were indexed from")

@@ -18,7 +18,8 @@ from .config import Settings
 from .embed import Embedder, EmbeddingCache
 from .models import Document, Page
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # part of the parse cache's keys: a file read by an older parser is read again
+PARSER_CHANGE = "turned pages, sideways scans and vertical writing are now read in their own direction"
 PARSE_WORKERS = os.cpu_count() or 1  # files parsed at once, each in its own child process (OCR is single-threaded)
 EMBED_WHILE_PARSING = True  # embed finished files while others are still parsed (bench_build.py --serial: off)
 
@@ -73,8 +74,19 @@ class ParseCache:
         return Document(**data)
 
     def put(self, key: str, doc: Document) -> None:
+        """Keep `doc` under `key` (sha256|parser version|OCR settings), dropping what older parsers read of the file."""
         with self._db:
+            self._db.executemany("DELETE FROM docs WHERE key = ?", [(k,) for k in self._older(key)])
             self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (key, json.dumps(asdict(doc), ensure_ascii=False)))
+
+    def read_by_older_parser(self, key: str) -> bool:
+        """Whether an older parser read the same file (the build then says why it is read again)."""
+        return bool(self._older(key))
+
+    def _older(self, key: str) -> list[str]:
+        sha, version = key.split("|")[:2]
+        rows = self._db.execute("SELECT key FROM docs WHERE substr(key, 1, ?) = ?", (len(sha) + 1, f"{sha}|"))
+        return [k for (k,) in rows if k.split("|")[1] != version]
 
     def close(self) -> None:
         self._db.close()

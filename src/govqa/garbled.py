@@ -100,6 +100,7 @@ def _ocr(file: str, numbers: list[int], ocr_lang: str, ocr_dpi: int, warn: Calla
     import pymupdf
 
     from . import pdflayout
+    from .orientation import read_upright
     from .parse import find_tessdata, ocr_available
 
     if not ocr_available(ocr_lang):
@@ -109,8 +110,7 @@ def _ocr(file: str, numbers: list[int], ocr_lang: str, ocr_dpi: int, warn: Calla
         with pymupdf.open(file) as doc:
             for number in numbers:
                 page = doc.load_page(number - 1)
-                textpage = page.get_textpage_ocr(language=ocr_lang, dpi=ocr_dpi, full=True, tessdata=find_tessdata())
-                texts[number] = pdflayout.page_text(pdflayout.page_lines(page, textpage, ocr=True))
+                texts[number] = pdflayout.page_text(read_upright(page, ocr_lang, ocr_dpi, find_tessdata()).lines)
     except Exception as exc:  # the garbled text stays; the build goes on
         warn(f"{file}: could not OCR pages whose text layer is unreadable ({exc})")
     return texts

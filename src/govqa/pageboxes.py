@@ -20,7 +20,10 @@ from pathlib import Path
 
 import pymupdf
 
-BOXES_VERSION = "1"  # part of the cache key: a change to how glyphs are read starts afresh
+from .orientation import read_upright
+from .textdirection import Placed, direction_of, reading_runs
+
+BOXES_VERSION = "2"  # part of the cache key: a change to how glyphs are read starts afresh
 Rect = tuple[float, float, float, float]
 _FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 _MIN_BLOCK = 2  # aligned runs shorter than this are chance matches of common characters (の, 、)
@@ -63,15 +66,23 @@ def fold(text: str) -> Iterable[tuple[int, str]]:
                 yield offset, folded
 
 
-def read_glyphs(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> PageGlyphs:
-    """The characters of a page (its text layer, or `textpage` from OCR) with their boxes."""
+def read_glyphs(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None,
+                to_page: pymupdf.Matrix | None = None) -> PageGlyphs:
+    """The characters of a page (its text layer, or `textpage` from OCR) with their boxes on the page as shown;
+    `to_page` turns the text page's coordinates into those (a text layer's: the page's own /Rotate)."""
     data = page.get_text("rawdict", flags=_FLAGS, sort=True, textpage=textpage)
-    turn = page.rotation_matrix if page.rotation else None
+    turn = to_page if to_page is not None else page.rotation_matrix if page.rotation else None
+    lines = [line for block in data["blocks"] for line in block.get("lines", ())]
+    placed = [Placed("".join(c["c"] for s in line["spans"] for c in s["chars"]), tuple(line["bbox"]),
+                     direction_of(line["dir"]), max((s["size"] for s in line["spans"]), default=0.0), 0, (i,))
+              for i, line in enumerate(lines)]
     text: list[str] = []
     boxes: list[Rect] = []
-    for block in data["blocks"]:
-        for line in block.get("lines", ()):
-            for span in line["spans"]:
+    # In the page text's reading order: vertical writing's characters column by column (textdirection.py);
+    # only the order is used, so the page's size as shown serves for the frame.
+    for run in reading_runs(placed, page.rect.width, page.rect.height):
+        for part in (i for line in run.lines for i in line.parts):
+            for span in lines[part]["spans"]:
                 for char in span["chars"]:
                     rect = pymupdf.Rect(char["bbox"])
                     if turn is not None:
@@ -116,18 +127,31 @@ def _align(key: str, glyph_text: str) -> list[int]:
 
 
 def merge_lines(boxes: list[Rect]) -> list[Rect]:
-    """Character boxes in reading order -> one rectangle per run of a visual line."""
+    """Character boxes in reading order -> one rectangle per run of a visual line (or of a column, in vertical
+    writing)."""
     lines: list[list[float]] = []
     for x0, y0, x1, y1 in boxes:
-        if lines:
+        if lines and (_beside(lines[-1], (x0, y0, x1, y1)) or _below(lines[-1], (x0, y0, x1, y1))):
             last = lines[-1]
-            height = min(last[3] - last[1], y1 - y0) or 1.0
-            overlap = min(last[3], y1) - max(last[1], y0)
-            if overlap >= 0.5 * height and last[0] - height <= x0 <= last[2] + _GAP * height:
-                last[:] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
-                continue
+            last[:] = [min(last[0], x0), min(last[1], y0), max(last[2], x1), max(last[3], y1)]
+            continue
         lines.append([x0, y0, x1, y1])
     return [tuple(line) for line in lines]
+
+
+def _beside(last: list[float], box: Rect) -> bool:
+    x0, y0, x1, y1 = box
+    height = min(last[3] - last[1], y1 - y0) or 1.0
+    overlap = min(last[3], y1) - max(last[1], y0)
+    return overlap >= 0.5 * height and last[0] - height <= x0 <= last[2] + _GAP * height
+
+
+def _below(last: list[float], box: Rect) -> bool:
+    """The next character of a column: under a rectangle no wider than it."""
+    x0, y0, x1, _ = box
+    width = (x1 - x0) or 1.0
+    overlap = min(last[2], x1) - max(last[0], x0)
+    return last[2] - last[0] <= 1.5 * width and overlap >= 0.5 * width and -0.5 * width <= y0 - last[3] <= _GAP * width
 
 
 def _relative(rects: list[Rect], width: float, height: float) -> list[list[float]]:
@@ -172,10 +196,11 @@ def document_glyphs(path: Path, pages: dict[int, bool], *, ocr_lang: str, ocr_dp
             if not 1 <= number <= doc.page_count:
                 continue
             page = doc.load_page(number - 1)
-            textpage = None
             if ocr:
-                textpage = page.get_textpage_ocr(language=ocr_lang, dpi=ocr_dpi, full=True, tessdata=tessdata)
-            out[number] = read_glyphs(page, textpage)
+                reading = read_upright(page, ocr_lang, ocr_dpi, tessdata)
+                out[number] = read_glyphs(page, reading.textpage, reading.to_page)
+            else:
+                out[number] = read_glyphs(page)
     return out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pymupdf
 
-from . import htmltext, office, pageboxes, pdflayout, textfiles, titles
+from . import htmltext, office, orientation, pageboxes, pdflayout, textfiles, titles
 from .errors import ParseError
 from .lang import detect_lang
 from .models import Document, Page
@@ -160,9 +160,10 @@ def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, oc
         return result
     try:
         with _quiet_stderr():
-            textpage = page.get_textpage_ocr(language=ocr_lang, dpi=ocr_dpi, full=True, tessdata=find_tessdata())
-        result.lines, result.ocr = pdflayout.page_lines(page, textpage, ocr=True), True
-        result.glyphs = pageboxes.read_glyphs(page, textpage).pack()  # so passages get boxes without a second OCR
+            reading = orientation.read_upright(page, ocr_lang, ocr_dpi, find_tessdata())
+        result.lines, result.ocr = reading.lines, True
+        # So that passages get boxes without a second OCR.
+        result.glyphs = pageboxes.read_glyphs(page, reading.textpage, reading.to_page).pack()
     except Exception as exc:
         warn(f"{path}: OCR failed on page {number} ({_one_line(exc)}); the page will not be indexed")
         result.unindexed = True

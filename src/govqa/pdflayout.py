@@ -10,6 +10,7 @@ from itertools import pairwise
 
 import pymupdf
 
+from .textdirection import Placed, direction_of, reading_runs
 from .textnorm import is_cjk, join_lines, normalize, squeeze_ocr_spaces, unspace_letters
 
 # Images are left out: "dict" would otherwise copy every scanned page's pixels.
@@ -52,23 +53,29 @@ class Line:
 
 
 def page_lines(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None, *, ocr: bool = False) -> list[Line]:
-    """The page's lines in reading order; pieces of one visual row are merged."""
+    """The page's lines in reading order; pieces of one visual row are merged; turned and vertical text is read
+    in its own direction (textdirection.py)."""
     data = page.get_text("dict", flags=_FLAGS, sort=True, textpage=textpage)
-    lines = []
-    for block in data["blocks"]:
+    placed = []
+    for number, block in enumerate(data["blocks"]):
         for line in block.get("lines", ()):
             spans = [s for s in line["spans"] if s["text"].strip()]
             text = normalize("".join(s["text"] for s in line["spans"])).replace("\n", " ")
             if ocr:
                 text = _OCR_RULE.sub("", text).strip()
             if spans and text:
-                lines.append(Line(text, *line["bbox"], size=max(s["size"] for s in spans)))
-    if ocr and lines:
+                placed.append(Placed(text, tuple(line["bbox"]), direction_of(line["dir"]),
+                                     max(s["size"] for s in spans), number))
+    if ocr and placed:
         # Tesseract's font sizes swing from 6 to 28 pt on one page: useless for paragraphs or titles.
-        size = sorted(line.size for line in lines)[len(lines) // 2]
-        lines = [replace(line, size=size) for line in lines]
+        size = sorted(line.size for line in placed)[len(placed) // 2]
+        placed = [replace(line, size=size) for line in placed]
     tidy = squeeze_ocr_spaces if ocr else unspace_letters
-    return [replace(row, text=tidy(row.text)) for row in _merge_rows(lines, ocr=ocr)]
+    rows: list[Line] = []
+    for run in reading_runs(placed, page.rect.width, page.rect.height):
+        lines = [Line(line.text, *line.box, size=line.size) for line in run.lines]
+        rows += lines if run.whole else _merge_rows(lines, ocr=ocr)
+    return [replace(row, text=tidy(row.text)) for row in rows]
 
 
 def _merge_rows(lines: list[Line], *, ocr: bool) -> list[Line]:

@@ -1,0 +1,147 @@
+"""A PDF page's lines that do not run left to right -> the same lines turned into their reading frame.
+
+Two kinds of page need it. A turned page or table (landscape on a portrait page, or a scan
+OCR'd upright and mapped back) has lines running up or down the page. Vertical writing (縦書き)
+sets each character on its own, top to bottom, in columns read from right to left. Laid out by
+position as they are, both read as a jumble: rows merged across columns, columns in reverse.
+Here each direction's lines are turned so that they run left to right and follow one another
+top to bottom; the page's main direction is read first. A page whose text runs left to right
+comes back as it was given.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+
+Direction = tuple[int, int]
+Box = tuple[float, float, float, float]
+ACROSS: Direction = (1, 0)
+DOWN: Direction = (0, 1)  # what a vertical-writing column reads as
+VERTICAL_SHARE = 0.6  # share of a page's characters in stacked one-character lines for it to be vertical writing
+_MIN_COLUMN = 3  # characters stacked in a column before it counts towards that share
+_STACK_GAP = 0.5  # ... each at most this many character heights below the one above it
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One line as PyMuPDF gives it: its text, box, writing direction, font size and block; `parts`: the
+    caller's numbers for the lines it is made of (a column of vertical writing is made of many)."""
+
+    text: str
+    box: Box
+    direction: Direction
+    size: float
+    block: int
+    parts: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Run:
+    """Lines to lay out together, already in reading order and turned; `whole`: each is a full line."""
+
+    lines: list[Placed]
+    whole: bool
+
+
+def direction_of(vector: tuple[float, float]) -> Direction:
+    """The axis a line's writing direction is closest to (a slightly skewed scan still runs across)."""
+    dx, dy = vector
+    return (1 if dx > 0 else -1, 0) if abs(dx) >= abs(dy) else (0, 1 if dy > 0 else -1)
+
+
+def reading_runs(lines: list[Placed], width: float, height: float) -> list[Run]:
+    """The page's lines in runs to lay out one after another; one run of `lines` unchanged for a plain page."""
+    columns = vertical_columns(lines)
+    items = columns if columns is not None else lines
+    chars = Counter()
+    for line in items:
+        chars[line.direction] += len(line.text)
+    main = max(chars, key=lambda d: (chars[d], d == ACROSS), default=ACROSS)
+    if main == ACROSS and columns is None:
+        return [Run(lines, whole=False)]
+    runs = []
+    for direction in sorted(chars, key=lambda d: (d != main, -chars[d])):
+        turned = [_turned(line, width, height) for line in items if line.direction == direction]
+        if columns is not None and direction == DOWN:
+            runs.append(Run(_by_bands(turned), whole=True))
+        else:
+            runs.append(Run(_by_blocks(turned), whole=False))
+    return runs
+
+
+def vertical_columns(lines: list[Placed]) -> list[Placed] | None:
+    """Vertical writing's characters stacked into one line per column (and the page's other lines); None if the
+    page is not vertical writing."""
+    glyphs = [line for line in lines
+              if line.direction == DOWN or (line.direction == ACROSS and len(line.text.strip()) == 1)]
+    total = sum(len(line.text) for line in lines)
+    if not total or sum(len(g.text) for g in glyphs) < VERTICAL_SHARE * total:
+        return None
+    stacks: list[list[Placed]] = []
+    for glyph in sorted(glyphs, key=lambda g: (g.box[1], -g.box[2])):
+        stack = next((s for s in reversed(stacks) if _continues(s[-1], glyph)), None)
+        if stack is None:
+            stacks.append([glyph])
+        else:
+            stack.append(glyph)
+    stacked = sum(len(g.text) for s in stacks if len(s) >= _MIN_COLUMN for g in s)
+    if stacked < VERTICAL_SHARE * total:
+        return None
+    glyph_ids = {id(g) for g in glyphs}
+    rest = [line for line in lines if id(line) not in glyph_ids]
+    return [_column(stack) for stack in stacks] + rest
+
+
+def _continues(above: Placed, glyph: Placed) -> bool:
+    x0, y0, x1, _ = glyph.box
+    ax0, _, ax1, ay1 = above.box
+    overlap = min(x1, ax1) - max(x0, ax0)
+    size = max(above.size, glyph.size, 1.0)
+    return overlap >= 0.5 * min(x1 - x0, ax1 - ax0) and -0.3 * size <= y0 - ay1 <= _STACK_GAP * size
+
+
+def _column(stack: list[Placed]) -> Placed:
+    box = (min(g.box[0] for g in stack), min(g.box[1] for g in stack),
+           max(g.box[2] for g in stack), max(g.box[3] for g in stack))
+    return Placed("".join(g.text.strip() for g in stack), box, DOWN, max(g.size for g in stack), stack[0].block,
+                  tuple(part for g in stack for part in g.parts))
+
+
+def _turned(line: Placed, width: float, height: float) -> Placed:
+    """The line's box in the frame where its direction runs left to right (origin at the turned page's corner)."""
+    dx, dy = line.direction
+
+    def turn(x: float, y: float) -> tuple[float, float]:
+        return dx * x + dy * y, -dy * x + dx * y
+
+    corners = [turn(x, y) for x in (0.0, width) for y in (0.0, height)]
+    left, top = min(c[0] for c in corners), min(c[1] for c in corners)
+    x0, y0, x1, y1 = line.box
+    points = [turn(x, y) for x in (x0, x1) for y in (y0, y1)]
+    box = (min(p[0] for p in points) - left, min(p[1] for p in points) - top,
+           max(p[0] for p in points) - left, max(p[1] for p in points) - top)
+    return replace(line, box=box)
+
+
+def _by_blocks(lines: list[Placed]) -> list[Placed]:
+    """PyMuPDF's own order, in the turned frame: blocks by their bottom then left edge, lines as given."""
+    blocks: dict[int, list[Placed]] = {}
+    for line in lines:
+        blocks.setdefault(line.block, []).append(line)
+    ordered = sorted(blocks.values(), key=lambda b: (max(l.box[3] for l in b), min(l.box[0] for l in b)))
+    return [line for block in ordered for line in block]
+
+
+def _by_bands(columns: list[Placed]) -> list[Placed]:
+    """Turned columns in reading order: tiers (段) one after another, and within one its columns from the right.
+
+    Turned, a column's top is its left edge and its right-hand neighbour is the line above it; a tier
+    is a run of columns whose spans down the page (left to right once turned) overlap."""
+    bands: list[list[Placed]] = []
+    for column in sorted(columns, key=lambda c: c.box[0]):
+        if bands and column.box[0] < max(c.box[2] for c in bands[-1]) - 0.5 * column.size:
+            bands[-1].append(column)
+        else:
+            bands.append([column])
+    return [column for band in bands for column in sorted(band, key=lambda c: c.box[1])]
