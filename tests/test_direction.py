@@ -1,4 +1,5 @@
-"""Text that does not run left to right: vertical writing (縦書き), turned tables and pages, sideways scans."""
+"""Pages that are not one column of left-to-right lines: vertical writing (縦書き), turned tables and pages,
+sideways scans, two columns."""
 
 from __future__ import annotations
 
@@ -194,3 +195,21 @@ def test_a_passage_in_vertical_writing_is_boxed_column_by_column(tmp_path):
     assert len(boxes) == len(columns)
     assert all(y1 - y0 > 3 * (x1 - x0) for x0, y0, x1, y1 in boxes)  # tall and narrow: columns, not characters
     assert [b[0] for b in boxes] == sorted((b[0] for b in boxes), reverse=True)  # from the right
+
+
+def test_two_columns_keep_each_paragraph_whole(tmp_path):
+    # Each paragraph wraps over three lines of its column; the left column's lines end well short of the
+    # right column's edge, which must not read as paragraphs ending.
+    rest = ["況を調べた結果、文書作成の効", "率化が最も多かった。"]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for column, left in enumerate((50, 310)):
+        for p in range(4):
+            lines = [f"第{column * 4 + p + 1}段落では生成AIの利用状", *rest]  # justified: 14 characters a line
+            for i, line in enumerate(lines):
+                page.insert_text((left, 80 + (p * 3 + i) * 16), line, fontname="japan", fontsize=12)
+    doc.save(tmp_path / "columns.pdf")
+
+    lines = parse_file(tmp_path / "columns.pdf").pages[0].text.splitlines()
+
+    assert lines == [f"第{n}段落では生成AIの利用状{''.join(rest)}" for n in range(1, 9)]

@@ -19,7 +19,8 @@ from .embed import Embedder, EmbeddingCache
 from .models import Document, Page
 
 PARSER_VERSION = "2"  # part of the parse cache's keys: a file read by an older parser is read again
-PARSER_CHANGE = "turned pages, sideways scans and vertical writing are now read in their own direction"
+PARSER_CHANGE = ("turned pages, sideways scans and vertical writing are read in their own direction; "
+                 "columns keep paragraphs whole")
 PARSE_WORKERS = os.cpu_count() or 1  # files parsed at once, each in its own child process (OCR is single-threaded)
 EMBED_WHILE_PARSING = True  # embed finished files while others are still parsed (bench_build.py --serial: off)
 
@@ -74,7 +75,7 @@ class ParseCache:
         return Document(**data)
 
     def put(self, key: str, doc: Document) -> None:
-        """Keep `doc` under `key` (sha256|parser version|OCR settings), dropping what older parsers read of the file."""
+        """Keep `doc` under `key` (sha256|parser version|OCR settings); what older parsers read of the file goes."""
         with self._db:
             self._db.executemany("DELETE FROM docs WHERE key = ?", [(k,) for k in self._older(key)])
             self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (key, json.dumps(asdict(doc), ensure_ascii=False)))

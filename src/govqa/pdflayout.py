@@ -128,11 +128,10 @@ def paragraphs(lines: list[Line]) -> list[list[Line]]:
     """Group a page's lines into paragraphs by punctuation, indents, gaps and line length."""
     if not lines:
         return []
-    left = sorted(line.x0 for line in lines)[round(0.1 * (len(lines) - 1))]
-    right = sorted(line.x1 for line in lines)[round(0.9 * (len(lines) - 1))]
+    margins = _column_margins(lines)
     groups = [[lines[0]]]
     depth = _bracket_depth(lines[0].text)
-    for prev, line in pairwise(lines):
+    for (prev, line), (left, right) in zip(pairwise(lines), margins):
         if _starts_paragraph(prev, line, left, right, inside_brackets=depth > 0):
             groups.append([line])
             depth = 0
@@ -140,6 +139,23 @@ def paragraphs(lines: list[Line]) -> list[list[Line]]:
             groups[-1].append(line)
         depth += _bracket_depth(line.text)
     return groups
+
+
+def _margins(lines: list[Line]) -> tuple[float, float]:
+    """Where lines start and end: the 10th percentile of their left edges and the 90th of their right ones."""
+    return (sorted(line.x0 for line in lines)[round(0.1 * (len(lines) - 1))],
+            sorted(line.x1 for line in lines)[round(0.9 * (len(lines) - 1))])
+
+
+def _column_margins(lines: list[Line]) -> list[tuple[float, float]]:
+    """The margins each line is measured against: the page's, or on a page of several columns (two long lines
+    side by side) those of the lines above and below it, so that a left column's lines do not all look cut
+    short against the right column's edge."""
+    page = _margins(lines)
+    long = [line for line in lines if line.x1 - line.x0 >= 0.25 * (page[1] - page[0])]
+    if not long or min(line.x1 for line in long) > max(line.x0 for line in long):
+        return [page] * len(lines)
+    return [_margins([other for other in lines if other.x0 < line.x1 and other.x1 > line.x0]) for line in lines]
 
 
 def _bracket_depth(text: str) -> int:
