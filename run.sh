@@ -38,6 +38,7 @@ command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 langs="$(tesseract --list-langs 2>/dev/null || true)"; fonts="$(fc-list 2>/dev/null || true)"
 grep -qx jpn <<<"$langs" || missing+=(tesseract-ocr-jpn)
 grep -qx osd <<<"$langs" || missing+=(tesseract-ocr-osd)  # page orientation: scans lying on their side
+grep -qx jpn_vert <<<"$langs" || missing+=(tesseract-ocr-jpn-vert)  # scans of vertical writing (縦書き)
 command -v chromium >/dev/null || missing+=(chromium)
 grep -qi "noto.*cjk" <<<"$fonts" || missing+=(fonts-noto-cjk)
 command -v soffice >/dev/null || missing+=(libreoffice-writer libreoffice-calc libreoffice-impress)

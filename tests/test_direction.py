@@ -213,3 +213,24 @@ def test_two_columns_keep_each_paragraph_whole(tmp_path):
     lines = parse_file(tmp_path / "columns.pdf").pages[0].text.splitlines()
 
     assert lines == [f"第{n}段落では生成AIの利用状{''.join(rest)}" for n in range(1, 9)]
+
+
+@pytest.mark.slow
+def test_a_scan_of_vertical_writing_is_read_with_the_vertical_model(tmp_path):
+    from govqa.parse import find_tessdata
+
+    tessdata = find_tessdata()
+    if not ocr_available("jpn+eng") or not tessdata or not (Path(tessdata) / "jpn_vert.traineddata").is_file():
+        pytest.skip("Tesseract's vertical Japanese model is not installed (apt-get install tesseract-ocr-jpn-vert)")
+    columns = ["地方公共団体における生成AIの", "利用状況を調べたところ、文書作成の", "効率化が最も多い目的であった。"]
+    printed = pymupdf.open(vertical_writing_pdf(tmp_path / "printed.pdf", [columns], size=16))
+    doc = pymupdf.open()
+    doc.new_page(width=595, height=842).insert_image(pymupdf.Rect(0, 0, 595, 842),
+                                                     pixmap=printed[0].get_pixmap(dpi=200))
+    doc.save(tmp_path / "scan.pdf")
+
+    page = parse_file(tmp_path / "scan.pdf").pages[0]
+
+    assert page.ocr
+    text = page.text.replace(" ", "")
+    assert text.index("地方公共団体における") < text.index("利用状況を調べたところ") < text.index("効率化が最も多い目的")

@@ -100,7 +100,7 @@ def _ocr(file: str, numbers: list[int], ocr_lang: str, ocr_dpi: int, warn: Calla
     import pymupdf
 
     from . import pdflayout
-    from .orientation import read_upright
+    from .ocrpage import read_upright
     from .parse import find_tessdata, ocr_available
 
     if not ocr_available(ocr_lang):

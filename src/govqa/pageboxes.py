@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pymupdf
 
-from .orientation import read_upright
+from .ocrpage import read_upright
 from .textdirection import Placed, direction_of, reading_runs
 
 BOXES_VERSION = "2"  # part of the cache key: a change to how glyphs are read starts afresh

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pymupdf
 
-from . import htmltext, office, orientation, pageboxes, pdflayout, textfiles, titles
+from . import htmltext, ocrpage, office, pageboxes, pdflayout, textfiles, titles
 from .errors import ParseError
 from .lang import detect_lang
 from .models import Document, Page
@@ -160,7 +160,7 @@ def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, oc
         return result
     try:
         with _quiet_stderr():
-            reading = orientation.read_upright(page, ocr_lang, ocr_dpi, find_tessdata())
+            reading = ocrpage.read_upright(page, ocr_lang, ocr_dpi, find_tessdata())
         result.lines, result.ocr = reading.lines, True
         # So that passages get boxes without a second OCR.
         result.glyphs = pageboxes.read_glyphs(page, reading.textpage, reading.to_page).pack()
