@@ -362,6 +362,16 @@ def test_normalize_and_detect_lang():
     assert detect_lang("") == "en"
 
 
+def test_radicals_in_a_text_layer_read_as_the_ideographs_they_stand_for(tmp_path):
+    # Some PDF producers map glyphs to radicals: 「国⺠」 (U+2EA0) for 国民, 「⻑期」 (U+2ED1) for 長期,
+    # 「⽣活」 (Kangxi U+2F63) for 生活. A search for 国民 must find the page.
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 100), "国⺠の⻑期的な⽣活の安定", fontname="japan", fontsize=12)
+    doc.save(tmp_path / "radicals.pdf")
+
+    assert parse_file(tmp_path / "radicals.pdf").pages[0].text == "国民の長期的な生活の安定"
+
+
 # --- the real notices in ../shared/samples -------------------------------------------------------
 
 @pytest.mark.slow

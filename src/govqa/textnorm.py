@@ -15,13 +15,23 @@ _JA_LETTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _HSPACE = re.compile(r"[^\S\n]+")
 _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff\ufffd]")
 _BETWEEN_CJK = re.compile(f"(?<=[{CJK}])[ \t]+(?=[{CJK}])")
+# CJK Radicals Supplement characters that NFKC leaves alone, mapped to the ideographs they stand for
+# (Unicode's EquivalentUnifiedIdeograph.txt; see data/README.md). Text layers of PDFs printed by some
+# programs hold 「⻑期」 and 「国⺠」 for 「長期」 and 「国民」; NFKC already maps the Kangxi radicals (⽇ -> 日).
+_RADICALS = str.maketrans(
+    "⺁⺂⺃⺄⺅⺆⺇⺈⺉⺊⺋⺌⺍⺎⺏⺐⺑⺒⺓⺔⺕⺖⺗⺘⺙⺛⺜⺝⺞⺠⺡⺢⺣⺤⺥⺦⺧⺨⺩⺪⺫⺬⺭⺮⺯⺰⺱⺲⺳⺴⺵⺶⺷⺸⺹⺺"
+    "⺻⺼⺽⺾⺿⻀⻁⻂⻃⻄⻅⻆⻇⻈⻉⻊⻋⻌⻍⻎⻏⻐⻑⻒⻓⻔⻕⻖⻗⻘⻙⻚⻛⻜⻝⻞⻟⻠⻡⻢⻣⻤⻥⻦⻧⻨⻩⻪⻫⻬⻭⻮⻯⻰⻱⻲",
+    "厂乛乚乙亻冂𠘨刀刂卜㔾小小兀尣尢𡯂巳幺彑𫜹忄心扌攵旡日月歺民氵氺灬爫爫丬牛犭王𤴔目示礻𥫗糹纟罓罒㓁冗𦉫羊𦍌𦍋耂肀"
+    "聿肉𦥑艹艹艹虎衤覀西见角𧢲讠贝𧾷车辶辶辶邑钅長镸长门𨸏阝雨青韦页风飞食𩙿飠饣𩠐马骨鬼鱼鸟卤麦黄黾斉齐歯齿竜龙龜亀",
+)
 # After NFKC full-width brackets and digits are ASCII: OCR's "( 答)", "平成 17 年" read "(答)", "平成17年".
 _OCR_SPACE = re.compile(f"(?<=[{CJK}])[ \t]+(?=[\\d()\\[\\],.:;!?])|(?<=[\\d()\\[\\]])[ \t]+(?=[{CJK}])")
 
 
 def normalize(text: str) -> str:
-    """NFKC, one space between words, no blank lines, no invisible characters."""
-    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """NFKC (radicals as the ideographs they stand for), one space between words, no blank lines, no invisible
+    characters."""
+    text = unicodedata.normalize("NFKC", text.translate(_RADICALS)).replace("\r\n", "\n").replace("\r", "\n")
     text = _INVISIBLE.sub("", text)
     lines = (_HSPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
