@@ -151,3 +151,21 @@ def test_text_is_cut_into_pieces_at_line_breaks_then_spaces_then_anywhere():
     assert pieces("こうです。はい", 6) == ["こうです。", "はい"]
     assert pieces("abcdefgh", 3) == ["abc", "def", "gh"]
     assert pieces("短い", 10) == ["短い"] and pieces("", 10) == [""]
+
+
+def test_a_long_page_gives_a_passage_for_each_place_that_answers(tmp_path):
+    # A text file is one page, whatever its length: both places that answer, 38,000 characters apart, are shown,
+    # while short pages still give one passage each.
+    answer = "ふるさと納税の返礼品は地場産品に限り、返礼割合は寄附額の三割以下とする。"
+    filler = "".join(f"第{i}項 本日の会議では庁舎の清掃当番と備品の点検日程について確認した。\n" for i in range(1000))
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "minutes.txt").write_text(f"{answer}\n{filler}{answer}\n", encoding="utf-8")
+    (folder / "notice.txt").write_text(f"{answer}\n返礼品の見直しについて通知する。\n", encoding="utf-8")
+    build_index([folder], settings_for(tmp_path))
+
+    hits = Engine.open(settings_for(tmp_path)).search("ふるさと納税の返礼割合は何割以下か", k=5)
+
+    long_page = [h for h in hits if h.doc_id == "minutes" and answer in h.text]
+    assert len(long_page) == 2 and abs(long_page[0].start - long_page[1].start) > 30_000
+    assert len([h for h in hits if h.doc_id == "notice"]) == 1

@@ -76,6 +76,9 @@ class FusionConfig:
     # Proximity reads a page this many characters either side of its passage, not more: a text file or a web
     # page is one page, of megabytes at times (a 2M-character page took a query from ~3 to ~47 ms).
     proximity_reach: int = 20_000
+    # A search gives one passage a page, but one per this many characters of a longer page: a text file or a
+    # web page is one page, and one passage of a 2M-character file hid every other place it answers.
+    section_chars: int = 20_000
 
 
 @dataclass

@@ -38,7 +38,8 @@ def register_variant(name: str, mode: str, config: FusionConfig) -> None:
 def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mode: str = "hybrid",
              config: FusionConfig | None = None, lexicon: Lexicon | None = None,
              allowed: RowFilter | None = None) -> list[Hit]:
-    """The k best passages, at most one per page, for a query in any language.
+    """The k best passages, at most one per page (per `section_chars` of a longer page), for a query in any
+    language.
 
     `mode` is hybrid, dense, lexical or one of the named VARIANTS (a mode with its own
     FusionConfig); an explicit `config` wins over the variant's. `allowed` (IndexStore.row_filter)
@@ -94,7 +95,8 @@ def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mo
     close_words = (word_weights(content_words(tokens), reader.lexical.idf)
                    if mode == "hybrid" and config.proximity_weight and share > 0 else {})
     ranked = aggregate_pages(ranked, stored, reader, config) if config.page_bonus else ranked
-    best = best_of_pages(ranked, stored, reader, max(k, config.proximity_pages) if close_words else k)
+    best = best_of_pages(ranked, stored, reader, max(k, config.proximity_pages) if close_words else k,
+                         config.section_chars)
     if close_words:
         best = nearer_first(best, reader, close_words, config, share)[:k]
     hits: list[Hit] = []
@@ -123,20 +125,23 @@ def nearer_first(best: list[tuple[Candidate, StoredChunk]], reader: IndexStore, 
     return sorted(best, key=lambda pair: (-pair[0].fused, pair[0].row))
 
 
-def best_of_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, k: int) -> list[tuple[Candidate, StoredChunk]]:
-    """The best candidate of each of the k best pages, with its passage; passages are read 3k at a time
-    down the ranking until k pages are found, not all at once (~100 rows read for 10 used)."""
+def best_of_pages(ranked: list[Candidate], stored: dict, reader: IndexStore, k: int,
+                  section: int = FusionConfig.section_chars) -> list[tuple[Candidate, StoredChunk]]:
+    """The best candidate of each of the k best pages (of each `section` characters of a longer page), with its
+    passage; passages are read 3k at a time down the ranking until k are found, not all at once (~100 rows
+    read for 10 used)."""
     best: list[tuple[Candidate, StoredChunk]] = []
-    seen_pages: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int, int]] = set()
     step = 3 * max(k, 1)
     for start in range(0, len(ranked), step):
         batch = ranked[start:start + step]
         stored.update(reader.chunks([c.row for c in batch if c.row not in stored]))
         for cand in batch:
             chunk = stored.get(cand.row)
-            if chunk is None or (chunk.doc_id, chunk.page) in seen_pages:
+            key = (chunk.doc_id, chunk.page, chunk.start // section) if chunk is not None else None
+            if key is None or key in seen:
                 continue
-            seen_pages.add((chunk.doc_id, chunk.page))
+            seen.add(key)
             best.append((cand, chunk))
             if len(best) == k:
                 return best
