@@ -234,3 +234,20 @@ def test_a_scan_of_vertical_writing_is_read_with_the_vertical_model(tmp_path):
     assert page.ocr
     text = page.text.replace(" ", "")
     assert text.index("地方公共団体における") < text.index("利用状況を調べたところ") < text.index("効率化が最も多い目的")
+
+
+def test_a_word_written_down_a_page_written_across_reads_whole_after_the_text(tmp_path):
+    # A diagram's box or a side tab: 「医薬品医療機器総合機構」 stacked a character a line beside text written across.
+    body = ["申請者は登録申請書を機構に提出する。", "機構は書面による審査を行い、その結果を申請者に通知する。"]
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for i, line in enumerate(body):
+        page.insert_text((72, 100 + 20 * i), line, fontname="japan", fontsize=12)
+    for i, char in enumerate("医薬品医療機器総合機構"):
+        page.insert_text((540, 90 + 12 * i), char, fontname="japan", fontsize=12)
+    page.insert_text((290, 815), "- 3 -", fontname="helv", fontsize=9)
+    doc.save(tmp_path / "diagram.pdf")
+
+    lines = parse_file(tmp_path / "diagram.pdf").pages[0].text.splitlines()
+
+    assert lines == [*body, "医薬品医療機器総合機構"]  # the page number, last, is still dropped

@@ -83,7 +83,8 @@ def _merge_rows(lines: list[Line], *, ocr: bool) -> list[Line]:
     for line in lines:
         last = rows[-1] if rows else None
         overlap = min(last.y1, line.y1) - max(last.y0, line.y0) if last else 0
-        if not last or overlap < 0.5 * min(last.height, line.height):
+        # A word written down the page (textdirection.with_labels_stacked) stays a line of its own.
+        if not last or overlap < 0.5 * min(last.height, line.height) or _written_down(last) or _written_down(line):
             rows.append(line)
             continue
         # Glyph boxes of 」 or ( overlap their neighbour a little; Tesseract's line boxes a lot.
@@ -97,6 +98,12 @@ def _merge_rows(lines: list[Line], *, ocr: bool) -> list[Line]:
             last.x0, min(last.y0, line.y0), max(last.x1, line.x1), max(last.y1, line.y1), max(last.size, line.size),
         )
     return rows
+
+
+def _written_down(line: Line) -> bool:
+    """A Japanese word written down the page: three or more kana or kanji over more than two lines' height, in
+    one's width (an equation's number, as tall as the equation, is not one)."""
+    return sum(map(is_cjk, line.text)) >= 3 and line.height > 2 * max(line.x1 - line.x0, line.size)
 
 
 def strip_headers_and_footers(pages: dict[int, list[Line]], heights: dict[int, float]) -> dict[int, list[Line]]:
@@ -115,6 +122,7 @@ def strip_headers_and_footers(pages: dict[int, list[Line]], heights: dict[int, f
 
 
 def _edge_lines(lines: list[Line], height: float) -> dict[Line, str]:
+    lines = [line for line in lines if not _written_down(line)]  # words written down a page come last
     top = {line: "top" for line in lines[:_EDGE_LINES] if line.y1 <= _EDGE_SHARE * height}
     bottom = {line: "bottom" for line in lines[-_EDGE_LINES:] if line.y0 >= (1 - _EDGE_SHARE) * height}
     return top | bottom

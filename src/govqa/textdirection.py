@@ -11,6 +11,7 @@ comes back as it was given.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -21,6 +22,7 @@ DOWN: Direction = (0, 1)  # what a vertical-writing column reads as
 VERTICAL_SHARE = 0.6  # share of a page's characters in stacked one-character lines for it to be vertical writing
 _MIN_COLUMN = 3  # characters stacked in a column before it counts towards that share
 _STACK_GAP = 0.5  # ... each at most this many character heights below the one above it
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def reading_runs(lines: list[Placed], width: float, height: float) -> list[Run]:
         chars[line.direction] += len(line.text)
     main = max(chars, key=lambda d: (chars[d], d == ACROSS), default=ACROSS)
     if main == ACROSS and columns is None:
-        return [Run(lines, whole=False)]
+        return [Run(with_labels_stacked(lines), whole=False)]
     runs = []
     for direction in sorted(chars, key=lambda d: (d != main, -chars[d])):
         turned = [_turned(line, width, height) for line in items if line.direction == direction]
@@ -78,13 +80,7 @@ def vertical_columns(lines: list[Placed]) -> list[Placed] | None:
     total = sum(len(line.text) for line in lines)
     if not total or sum(len(g.text) for g in glyphs) < VERTICAL_SHARE * total:
         return None
-    stacks: list[list[Placed]] = []
-    for glyph in sorted(glyphs, key=lambda g: (g.box[1], -g.box[2])):
-        stack = next((s for s in reversed(stacks) if _continues(s[-1], glyph)), None)
-        if stack is None:
-            stacks.append([glyph])
-        else:
-            stack.append(glyph)
+    stacks = _stacks(glyphs)
     stacked = sum(len(g.text) for s in stacks if len(s) >= _MIN_COLUMN for g in s)
     if stacked < VERTICAL_SHARE * total:
         return None
@@ -93,12 +89,79 @@ def vertical_columns(lines: list[Placed]) -> list[Placed] | None:
     return [_column(stack) for stack in stacks] + rest
 
 
+def with_labels_stacked(lines: list[Placed]) -> list[Placed]:
+    """A page written across with some words written down it (a diagram's box, a table's heading, a side tab):
+    each such word, three or more characters of Japanese stacked one under the other, as one line, not a line a
+    character. They follow the page's other lines: where their characters stood, a side tab would cut a
+    sentence in two."""
+    glyphs = [line for line in lines if line.direction == ACROSS and len(line.text.strip()) == 1]
+    stacks = [s for s in _stacks(glyphs) if len(s) >= 2]
+    labels = [s for s in stacks if sum(bool(_JAPANESE.match(g.text.strip())) for g in s) >= _MIN_COLUMN
+              and not _read_across(s, lines) and not _in_step(s, stacks)]
+    if not labels:
+        return lines
+    inside = {id(g) for stack in labels for g in stack}
+    return [line for line in lines if id(line) not in inside] + [replace(_column(s), direction=ACROSS) for s in labels]
+
+
+def _read_across(stack: list[Placed], lines: list[Placed]) -> bool:
+    """Whether the stack's characters have neighbours on their rows: a line less than two characters away, or a
+    character on the same baseline less than four away. Then they are letter-spaced words of a table's cells
+    (「北 海 道」 over 「東 北」), read across, not a word written down."""
+    members = {id(g) for g in stack}
+    rows = [line for line in lines if id(line) not in members
+            and line.box[1] < stack[-1].box[3] and line.box[3] > stack[0].box[1]]
+    beside = 0
+    for glyph in stack:
+        x0, y0, x1, y1 = glyph.box
+        width, height = max(x1 - x0, 1.0), y1 - y0
+        for other in rows:
+            gap = max(other.box[0] - x1, x0 - other.box[2])
+            if min(y1, other.box[3]) - max(y0, other.box[1]) < 0.5 * min(height, other.box[3] - other.box[1]):
+                continue
+            if 0 <= gap < 2 * width or (0 <= gap < 4 * width and len(other.text.strip()) == 1
+                                        and abs(other.box[1] - y0) < 0.1 * height):
+                beside += 1
+                break
+    return beside > len(stack) / 3
+
+
+def _in_step(stack: list[Placed], stacks: list[list[Placed]]) -> bool:
+    """Whether another stack within ten characters to either side has its characters on the same rows: the
+    columns of a table whose cells hold letter-spaced words (「北 海 道」, 「東 北」, 「東 京」 one under another)."""
+    x0, _, x1, _ = stack[0].box
+    width = max(x1 - x0, 1.0)
+    rows = [g.box[1] for g in stack]
+    for other in stacks:
+        if other is stack or max(other[0].box[0] - x1, x0 - other[0].box[2]) >= 10 * width:
+            continue
+        shared = sum(any(abs(g.box[1] - y) < 0.1 * width for y in rows) for g in other)
+        if shared >= 2 and shared >= 0.5 * min(len(other), len(stack)):
+            return True
+    return False
+
+
+def _stacks(glyphs: list[Placed]) -> list[list[Placed]]:
+    """Glyphs gathered into the columns they stand in, each from the top."""
+    stacks: list[list[Placed]] = []
+    for glyph in sorted(glyphs, key=lambda g: (g.box[1], -g.box[2])):
+        stack = next((s for s in reversed(stacks) if _continues(s[-1], glyph)), None)
+        if stack is None:
+            stacks.append([glyph])
+        else:
+            stack.append(glyph)
+    return stacks
+
+
 def _continues(above: Placed, glyph: Placed) -> bool:
-    x0, y0, x1, _ = glyph.box
-    ax0, _, ax1, ay1 = above.box
+    """The glyph stands right under `above`: their boxes side by side, the glyph's top at most half a character
+    below, or inside the one above (glyph boxes are taller than a character's advance down a column)."""
+    x0, y0, x1, y1 = glyph.box
+    ax0, ay0, ax1, ay1 = above.box
     overlap = min(x1, ax1) - max(x0, ax0)
-    size = max(above.size, glyph.size, 1.0)
-    return overlap >= 0.5 * min(x1 - x0, ax1 - ax0) and -0.3 * size <= y0 - ay1 <= _STACK_GAP * size
+    height = max(min(y1 - y0, ay1 - ay0), 1.0)
+    return (overlap >= 0.5 * min(x1 - x0, ax1 - ax0) and y0 >= ay0 + 0.3 * height
+            and -0.6 * height <= y0 - ay1 <= _STACK_GAP * height)
 
 
 def _column(stack: list[Placed]) -> Placed:
