@@ -251,3 +251,17 @@ def test_a_word_written_down_a_page_written_across_reads_whole_after_the_text(tm
     lines = parse_file(tmp_path / "diagram.pdf").pages[0].text.splitlines()
 
     assert lines == [*body, "医薬品医療機器総合機構"]  # the page number, last, is still dropped
+
+
+def test_a_table_of_one_digit_cells_is_read_row_by_row_not_as_vertical_writing(tmp_path):
+    # Every line is one character stacked under another, as in vertical writing, but none is Japanese.
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for row in range(40):
+        for column in range(12):
+            page.insert_text((40 + 40 * column, 40 + 13 * row), str((row + column) % 10), fontname="helv", fontsize=9)
+    doc.save(tmp_path / "digits.pdf")
+
+    digits = parse_file(tmp_path / "digits.pdf").pages[0].text.split()
+
+    assert digits[:24] == [str((row + column) % 10) for row in range(2) for column in range(12)]  # across, row 1 first

@@ -19,7 +19,7 @@ Direction = tuple[int, int]
 Box = tuple[float, float, float, float]
 ACROSS: Direction = (1, 0)
 DOWN: Direction = (0, 1)  # what a vertical-writing column reads as
-VERTICAL_SHARE = 0.6  # share of a page's characters in stacked one-character lines for it to be vertical writing
+VERTICAL_SHARE = 0.6  # share of a page's characters, kana or kanji stacked a character a line, for vertical writing
 _MIN_COLUMN = 3  # characters stacked in a column before it counts towards that share
 _STACK_GAP = 0.5  # ... each at most this many character heights below the one above it
 _JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -81,7 +81,8 @@ def vertical_columns(lines: list[Placed]) -> list[Placed] | None:
     if not total or sum(len(g.text) for g in glyphs) < VERTICAL_SHARE * total:
         return None
     stacks = _stacks(glyphs)
-    stacked = sum(len(g.text) for s in stacks if len(s) >= _MIN_COLUMN for g in s)
+    # Japanese characters only: a table of one-digit or ○ cells also stacks its characters, row under row.
+    stacked = sum(len(_JAPANESE.findall(g.text)) for s in stacks if len(s) >= _MIN_COLUMN for g in s)
     if stacked < VERTICAL_SHARE * total:
         return None
     glyph_ids = {id(g) for g in glyphs}
@@ -144,13 +145,20 @@ def _in_step(stack: list[Placed], stacks: list[list[Placed]]) -> bool:
 def _stacks(glyphs: list[Placed]) -> list[list[Placed]]:
     """Glyphs gathered into the columns they stand in, each from the top."""
     stacks: list[list[Placed]] = []
+    growing: list[list[Placed]] = []  # stacks a glyph further down may still continue, oldest first
     for glyph in sorted(glyphs, key=lambda g: (g.box[1], -g.box[2])):
-        stack = next((s for s in reversed(stacks) if _continues(s[-1], glyph)), None)
+        growing = [s for s in growing if glyph.box[1] - s[-1].box[3] <= _STACK_GAP * max(_height(s[-1]), 1.0)]
+        stack = next((s for s in reversed(growing) if _continues(s[-1], glyph)), None)
         if stack is None:
             stacks.append([glyph])
+            growing.append(stacks[-1])
         else:
             stack.append(glyph)
     return stacks
+
+
+def _height(line: Placed) -> float:
+    return line.box[3] - line.box[1]
 
 
 def _continues(above: Placed, glyph: Placed) -> bool:
