@@ -99,7 +99,6 @@ def japanese_only(ocr_lang: str) -> str:
 def _ocr(file: str, numbers: list[int], ocr_lang: str, ocr_dpi: int, warn: Callable[[str], None]) -> dict[int, str]:
     import pymupdf
 
-    from . import pdflayout
     from .ocrpage import read_upright
     from .parse import find_tessdata, ocr_available
 
@@ -110,7 +109,7 @@ def _ocr(file: str, numbers: list[int], ocr_lang: str, ocr_dpi: int, warn: Calla
         with pymupdf.open(file) as doc:
             for number in numbers:
                 page = doc.load_page(number - 1)
-                texts[number] = pdflayout.page_text(read_upright(page, ocr_lang, ocr_dpi, find_tessdata()).lines)
+                texts[number] = read_upright(page, ocr_lang, ocr_dpi, find_tessdata()).text
     except Exception as exc:  # the garbled text stays; the build goes on
         warn(f"{file}: could not OCR pages whose text layer is unreadable ({exc})")
     return texts

@@ -48,9 +48,13 @@ class Reading:
     lines: list[pdflayout.Line]
     to_page: pymupdf.Matrix
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         return pdflayout.page_text(self.lines)
+
+    @functools.cached_property
+    def readability(self) -> float:
+        return readability(self.text)
 
 
 def read_upright(page: pymupdf.Page, lang: str, dpi: int, tessdata: str | None) -> Reading:
@@ -61,7 +65,7 @@ def read_upright(page: pymupdf.Page, lang: str, dpi: int, tessdata: str | None) 
         return best
     for again in (_turned_reading, _vertical_reading):
         reading = again(page, lang, dpi, tessdata)
-        if reading is not None and readability(reading.text) > readability(best.text):
+        if reading is not None and reading.readability > best.readability:
             best = reading
         if not reads_poorly(best.text):
             break
