@@ -86,7 +86,8 @@ class ParseCache:
 
     def _older(self, key: str) -> list[str]:
         sha, version = key.split("|")[:2]
-        rows = self._db.execute("SELECT key FROM docs WHERE substr(key, 1, ?) = ?", (len(sha) + 1, f"{sha}|"))
+        # A range of the primary key ("}" follows "|"), looked up, not a scan of every file's entry.
+        rows = self._db.execute("SELECT key FROM docs WHERE key > ? AND key < ?", (f"{sha}|", f"{sha}}}"))
         return [k for (k,) in rows if k.split("|")[1] != version]
 
     def close(self) -> None:
