@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from .lexical import _EN_STOP
 from .search.crosslingual import _stems
 from .search.querywords import asks
+from .textnorm import JAPANESE_LETTER
 
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
 _HIRAGANA = re.compile(r"[\u3041-\u309f]")
 _HIRAGANA_WORD = re.compile(r"[\u3041-\u309fー]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _EN_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Question words and fillers that name no topic ("how much", "what kinds of", "please tell me").
 _EN_QUESTION_WORDS = frozenset("much many kind kinds type types long often way ways please tell explain "
@@ -38,7 +38,7 @@ class Term:
     def found_in(self, text: str, words: set[str]) -> str | None:
         """The form of this term that `text` (normalised) or its BM25 `words` contain, if any."""
         for form in self.forms:
-            if form in words or (len(form) >= 2 and _CJK.search(form) and form in text):
+            if form in words or (len(form) >= 2 and JAPANESE_LETTER.search(form) and form in text):
                 return form
         return None
 
@@ -98,7 +98,7 @@ def coverage(query: str, lang: str, terms: list[Term], passages: list[str],
 def translating(lang: str, passages: list[str]) -> bool:
     """An English question over passages that are mostly Japanese: terms go through the lexicon."""
     joined = "".join(passages).replace(" ", "")
-    return lang != "ja" and len(_CJK.findall(joined)) > 0.3 * max(len(joined), 1)
+    return lang != "ja" and len(JAPANESE_LETTER.findall(joined)) > 0.3 * max(len(joined), 1)
 
 
 def _senses_in(span: list[str], lexicon, joined: str, tokenize: Callable[[str], list[str]]) -> set[str]:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Callable
 
 from .models import Page
+from .textnorm import JAPANESE_LETTER
 
 # Latin-1's letters and signs but those French, German, Spanish and Portuguese text uses (é, ü, ñ, ç ...),
 # private-use and replacement characters.
 _GARBLE = re.compile(r"[\u00c0-\u00ff\ue000-\uf8ff\ufffd]")
 _EUROPEAN = frozenset("àáâãäçèéêëìíîïñòóôõöùúûüÀÁÂÃÄÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜ")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 GARBLED_SHARE = 0.03  # j-bunpu2023 (allganize-dev): 3.8-30% on its 13 garbled pages, 0 on its readable ones
 MAX_CJK_SHARE = 0.02
 VERSION = "1"
@@ -32,7 +32,7 @@ def is_garbled(text: str) -> bool:
     if chars < 20:
         return False
     odd = sum(1 for c in _GARBLE.findall(text) if c not in _EUROPEAN)
-    return odd / chars >= GARBLED_SHARE and len(_CJK.findall(text)) / chars < MAX_CJK_SHARE
+    return odd / chars >= GARBLED_SHARE and len(JAPANESE_LETTER.findall(text)) / chars < MAX_CJK_SHARE
 
 
 class OcrCache:

@@ -24,13 +24,12 @@ import pymupdf
 
 from . import pdflayout
 from .lexical import pieces
+from .textnorm import JAPANESE_LETTER
 
-_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 OSD_DPI = 150  # enough for orientation; the page is read again at the OCR resolution
 MIN_CONFIDENCE = 2.0  # Tesseract's orientation confidence below which the page is left as it is
 VERTICAL_MODEL = "jpn_vert"
 _WORD = re.compile(r"[A-Za-z]+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 # Words of three letters or more: noise read off a sideways page makes "a", "in" and "on" by chance.
 _ENGLISH = frozenset("the and for that with this from are not was were has have which will shall been its their".split())
 # Japanese prose, OCR'd included, has 0.6-0.75 of its kana and kanji inside dictionary words of two or more
@@ -87,7 +86,7 @@ def readability(text: str) -> float:
 
 def _shares(text: str) -> tuple[float, float]:
     words = _WORD.findall(text)
-    japanese = _word_share(text) if len(_CJK.findall(text)) >= 20 else 0.0
+    japanese = _word_share(text) if len(JAPANESE_LETTER.findall(text)) >= 20 else 0.0
     return japanese, sum(1 for w in words if w.lower() in _ENGLISH) / max(len(words), 1)
 
 
@@ -96,9 +95,9 @@ def _word_share(text: str) -> float:
     text = unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
     tagger, lock = _tagger()
     with lock:  # MeCab taggers are not safe to share between threads
-        inside = sum(len(_CJK.findall(word.surface)) for piece in pieces(text) for word in tagger(piece)
+        inside = sum(len(JAPANESE_LETTER.findall(word.surface)) for piece in pieces(text) for word in tagger(piece)
                      if len(word.surface) >= 2 and not word.is_unk)
-    return inside / max(len(_CJK.findall(text)), 1)
+    return inside / max(len(JAPANESE_LETTER.findall(text)), 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -178,6 +177,6 @@ def _textpage(page: pymupdf.Page, pdf: bytes) -> pymupdf.TextPage:
     """The text of an OCR'd picture of the page (a one-page PDF) in the coordinates of the page as shown."""
     read = pymupdf.open(stream=pdf, filetype="pdf").load_page(0)
     zoom = page.rect.width / read.rect.width
-    textpage = read.get_textpage(flags=_FLAGS, matrix=pymupdf.Matrix(zoom, zoom))
+    textpage = read.get_textpage(flags=pdflayout.TEXT_FLAGS, matrix=pymupdf.Matrix(zoom, zoom))
     textpage.parent = page  # so that page.get_text(textpage=...) accepts it
     return textpage

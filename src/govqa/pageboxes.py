@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pymupdf
 
+from . import pdflayout
 from .ocrpage import read_upright
 from .textdirection import Placed, direction_of, reading_runs
 
 BOXES_VERSION = "2"  # part of the cache key: a change to how glyphs are read starts afresh
 Rect = tuple[float, float, float, float]
-_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 _MIN_BLOCK = 2  # aligned runs shorter than this are chance matches of common characters (の, 、)
 Warn = Callable[[str], None]
 _GAP = 1.5  # a horizontal gap wider than this many line heights starts a new rectangle (table cells)
@@ -70,7 +70,7 @@ def read_glyphs(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None,
                 to_page: pymupdf.Matrix | None = None) -> PageGlyphs:
     """The characters of a page (its text layer, or `textpage` from OCR) with their boxes on the page as shown;
     `to_page` turns the text page's coordinates into those (a text layer's: the page's own /Rotate)."""
-    data = page.get_text("rawdict", flags=_FLAGS, sort=True, textpage=textpage)
+    data = page.get_text("rawdict", flags=pdflayout.TEXT_FLAGS, sort=True, textpage=textpage)
     turn = to_page if to_page is not None else page.rotation_matrix if page.rotation else None
     lines = [line for block in data["blocks"] for line in block.get("lines", ())]
     placed = [Placed("".join(c["c"] for s in line["spans"] for c in s["chars"]), tuple(line["bbox"]),

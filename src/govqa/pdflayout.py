@@ -14,7 +14,7 @@ from .textdirection import Placed, direction_of, reading_runs
 from .textnorm import is_cjk, join_lines, normalize, squeeze_ocr_spaces, unspace_letters
 
 # Images are left out: "dict" would otherwise copy every scanned page's pixels.
-_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
+TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 _EDGE_LINES = 3  # how many lines at the top and bottom of a page may be header or footer
 _EDGE_SHARE = 0.15  # ... and how close to the page edge they must sit
 _PAGE_NUMBER = re.compile(
@@ -55,7 +55,7 @@ class Line:
 def page_lines(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None, *, ocr: bool = False) -> list[Line]:
     """The page's lines in reading order; pieces of one visual row are merged; turned and vertical text is read
     in its own direction (textdirection.py)."""
-    data = page.get_text("dict", flags=_FLAGS, sort=True, textpage=textpage)
+    data = page.get_text("dict", flags=TEXT_FLAGS, sort=True, textpage=textpage)
     placed = []
     for number, block in enumerate(data["blocks"]):
         for line in block.get("lines", ()):

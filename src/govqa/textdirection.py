@@ -11,9 +11,10 @@ comes back as it was given.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, replace
+
+from .textnorm import JAPANESE_LETTER
 
 Direction = tuple[int, int]
 Box = tuple[float, float, float, float]
@@ -22,7 +23,6 @@ DOWN: Direction = (0, 1)  # what a vertical-writing column reads as
 VERTICAL_SHARE = 0.6  # share of a page's characters, kana or kanji stacked a character a line, for vertical writing
 _MIN_COLUMN = 3  # characters stacked in a column before it counts towards that share
 _STACK_GAP = 0.5  # ... each at most this many character heights below the one above it
-_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def vertical_columns(lines: list[Placed]) -> list[Placed] | None:
         return None
     stacks = _stacks(glyphs)
     # Japanese characters only: a table of one-digit or ○ cells also stacks its characters, row under row.
-    stacked = sum(len(_JAPANESE.findall(g.text)) for s in stacks if len(s) >= _MIN_COLUMN for g in s)
+    stacked = sum(len(JAPANESE_LETTER.findall(g.text)) for s in stacks if len(s) >= _MIN_COLUMN for g in s)
     if stacked < VERTICAL_SHARE * total:
         return None
     glyph_ids = {id(g) for g in glyphs}
@@ -97,7 +97,7 @@ def with_labels_stacked(lines: list[Placed]) -> list[Placed]:
     sentence in two."""
     glyphs = [line for line in lines if line.direction == ACROSS and len(line.text.strip()) == 1]
     stacks = [s for s in _stacks(glyphs) if len(s) >= 2]
-    labels = [s for s in stacks if sum(bool(_JAPANESE.match(g.text.strip())) for g in s) >= _MIN_COLUMN
+    labels = [s for s in stacks if sum(bool(JAPANESE_LETTER.match(g.text.strip())) for g in s) >= _MIN_COLUMN
               and not _read_across(s, lines) and not _in_step(s, stacks)]
     if not labels:
         return lines
