@@ -253,6 +253,31 @@ def test_a_word_written_down_a_page_written_across_reads_whole_after_the_text(tm
     assert lines == [*body, "医薬品医療機器総合機構"]  # the page number, last, is still dropped
 
 
+def test_a_side_tab_repeated_on_every_page_is_dropped_and_paragraphs_stay_whole(tmp_path):
+    # A white paper's tab, 「概要・主なポイント」 written down the left edge of even pages and the right edge of odd
+    # ones; its lines reached past the text's right edge, so every line of prose looked cut short.
+    wrapped = ["金融をめぐる環境が大きく変化し、国民のニーズも多様化する中、", "金融行政に求められる役割も変化している。"]
+    doc = pymupdf.open()
+    for number in range(4):
+        page = doc.new_page(width=595, height=842)
+        for p in range(3):
+            for i, line in enumerate(wrapped):
+                page.insert_text((60, 200 + (p * 3 + i) * 18), line, fontname="japan", fontsize=12)
+        x = 12 if number % 2 else 573
+        for i, char in enumerate("概要・主なポイント"):
+            page.insert_text((x, 220 + 12 * i), char, fontname="japan", fontsize=10)
+    page.insert_text((300, 600), "".join(wrapped), fontname="japan", fontsize=12)
+    for i, char in enumerate("医薬品医療機器総合機構"):  # a word written down one page only: kept
+        page.insert_text((540, 600 + 12 * i), char, fontname="japan", fontsize=12)
+    doc.save(tmp_path / "tabs.pdf")
+
+    pages = parse_file(tmp_path / "tabs.pdf").pages
+
+    assert [p.text.splitlines()[:3] for p in pages] == [["".join(wrapped)] * 3] * 4
+    assert not any("概要・主なポイント" in p.text for p in pages)
+    assert pages[-1].text.splitlines()[-1] == "医薬品医療機器総合機構"
+
+
 def test_a_table_of_one_digit_cells_is_read_row_by_row_not_as_vertical_writing(tmp_path):
     # Every line is one character stacked under another, as in vertical writing, but none is Japanese.
     doc = pymupdf.open()

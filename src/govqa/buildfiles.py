@@ -18,9 +18,10 @@ from .config import Settings
 from .embed import Embedder, EmbeddingCache
 from .models import Document, Page
 
-PARSER_VERSION = "2"  # part of the parse cache's keys: a file read by an older parser is read again
-PARSER_CHANGE = ("turned pages, sideways scans and vertical writing are read in their own direction; "
-                 "columns keep paragraphs whole; words written down a page stay whole; radicals read as kanji")
+PARSER_VERSION = "3"  # part of the parse cache's keys: a file read by an older parser is read again
+PARSER_CHANGE = "side tabs repeated on many pages are dropped like running headers"
+# Version 2: turned pages, sideways scans and vertical writing are read in their own direction; columns keep
+# paragraphs whole; words written down a page stay whole; radicals read as kanji.
 PARSE_WORKERS = os.cpu_count() or 1  # files parsed at once, each in its own child process (OCR is single-threaded)
 EMBED_WHILE_PARSING = True  # embed finished files while others are still parsed (bench_build.py --serial: off)
 

@@ -81,6 +81,7 @@ def parse_file(
 @dataclass
 class _PdfPage:
     number: int
+    width: float = 595.0
     height: float = 842.0
     lines: list[pdflayout.Line] = field(default_factory=list)
     ocr: bool = False
@@ -106,7 +107,7 @@ def _parse_pdf(path: Path, ocr_lang: str, ocr_dpi: int, warn: Warn, wanted: Iter
 
         lines = {p.number: p.lines for p in pages}
         body_size = pdflayout.body_font_size(lines)
-        lines = pdflayout.strip_headers_and_footers(lines, {p.number: p.height for p in pages})
+        lines = pdflayout.strip_headers_and_footers(lines, {p.number: (p.width, p.height) for p in pages})
         result = [Page(page=p.number, text=pdflayout.page_text(lines[p.number]), ocr=p.ocr, glyphs=p.glyphs)
                   for p in pages]
         title = _meaningful_title(metadata.get("title") or "", path) or _page_title(
@@ -149,7 +150,7 @@ def _read_page(doc: pymupdf.Document, number: int, path: Path, ocr_lang: str, oc
     """The page's text lines; OCR'd when it is a scan, left unindexed when OCR is impossible."""
     try:
         page = doc.load_page(number - 1)
-        result = _PdfPage(number, page.rect.height, pdflayout.page_lines(page))
+        result = _PdfPage(number, page.rect.width, page.rect.height, pdflayout.page_lines(page))
         if not _looks_scanned(page, result.lines):
             return result
     except Exception as exc:  # one broken page should not lose the rest of the file

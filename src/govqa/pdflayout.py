@@ -17,6 +17,7 @@ from .textnorm import is_cjk, join_lines, normalize, squeeze_ocr_spaces, unspace
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 _EDGE_LINES = 3  # how many lines at the top and bottom of a page may be header or footer
 _EDGE_SHARE = 0.15  # ... and how close to the page edge they must sit
+_SIDE_SHARE = 0.1  # a side tab (a word written down the page) sits this close to its left or right edge
 _PAGE_NUMBER = re.compile(
     r"^(?:page|p\.|ページ)?\s*[-‐−–—ー(\[]?\s*\d{1,4}\s*[-‐−–—ー)\]]?\s*"
     r"(?:(?:/|of)\s*\d{1,4})?\s*(?:ページ|頁)?$|^[ivxlc]{1,6}$"
@@ -106,9 +107,12 @@ def _written_down(line: Line) -> bool:
     return sum(map(is_cjk, line.text)) >= 3 and line.height > 2 * max(line.x1 - line.x0, line.size)
 
 
-def strip_headers_and_footers(pages: dict[int, list[Line]], heights: dict[int, float]) -> dict[int, list[Line]]:
-    """Drop page numbers and lines repeated at the top or bottom of many pages."""
-    edges = {number: _edge_lines(lines, heights[number]) for number, lines in pages.items()}
+def strip_headers_and_footers(pages: dict[int, list[Line]], sizes: dict[int, tuple[float, float]]
+                              ) -> dict[int, list[Line]]:
+    """Drop page numbers, and lines repeated on many pages at the top, at the bottom, or written down a side (a
+    white paper's tab: 「概要・主なポイント」 on the left of even pages and the right of odd ones). `sizes`: each
+    page's width and height."""
+    edges = {number: _edge_lines(lines, *sizes[number]) for number, lines in pages.items()}
     seen = Counter(key for found in edges.values() for key in {_repeat_key(line, where) for line, where in found.items()})
     needed = max(2, math.ceil(0.5 * sum(1 for lines in pages.values() if lines)))
 
@@ -121,11 +125,13 @@ def strip_headers_and_footers(pages: dict[int, list[Line]], heights: dict[int, f
     }
 
 
-def _edge_lines(lines: list[Line], height: float) -> dict[Line, str]:
-    lines = [line for line in lines if not _written_down(line)]  # words written down a page come last
+def _edge_lines(lines: list[Line], width: float, height: float) -> dict[Line, str]:
+    down = [line for line in lines if _written_down(line)]  # words written down a page come last
+    side = {line: "side" for line in down if line.x1 <= _SIDE_SHARE * width or line.x0 >= (1 - _SIDE_SHARE) * width}
+    lines = [line for line in lines if line not in down]
     top = {line: "top" for line in lines[:_EDGE_LINES] if line.y1 <= _EDGE_SHARE * height}
     bottom = {line: "bottom" for line in lines[-_EDGE_LINES:] if line.y0 >= (1 - _EDGE_SHARE) * height}
-    return top | bottom
+    return top | bottom | side
 
 
 def _repeat_key(line: Line, where: str) -> str:
