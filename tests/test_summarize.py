@@ -706,6 +706,25 @@ def test_a_slide_of_list_items_is_quoted_rather_than_prose_from_a_lower_page(emb
     assert "[1]" not in before  # the test fails without list items
 
 
+@pytest.mark.parametrize("doc_id, page, quoted", [("report", 11, [1, 2]), ("report", 13, [1]), ("other", 11, [1])])
+def test_the_next_page_of_the_same_document_is_quoted_at_a_wider_margin(embedder, tokenize, doc_id, page, quoted):
+    """A table or a list continued over a page break: its second page, scoring 0.375 below the first, is quoted
+    too; the same passage on a page further on, or in another document, needs to be within 0.3."""
+    from dataclasses import replace
+
+    from govqa.extractive import Candidate, ExtractiveSummarizer
+
+    first = hit(1, "地域別の導入率は次のとおり。", doc_id="report", page=10)
+    second = replace(hit(2, "近畿 31.5% 中国 28.0% 四国 25.2%", doc_id=doc_id, page=page), score=0.75)
+    request = SummaryRequest(query="地域別の導入率は", lang="ja", passages=[first, second], embedder=embedder,
+                             tokenize=tokenize)
+    found = [Candidate(n=1, position=0, text=first.text, score=0.5), Candidate(n=2, position=0, text=second.text, score=0.5)]
+
+    chosen = ExtractiveSummarizer().select(request, found, {})
+
+    assert [c.n for c in chosen] == quoted
+
+
 def test_words_that_ask_do_not_count_against_coverage(tokenize):
     from govqa.answerterms import coverage, question_terms
 

@@ -62,6 +62,9 @@ class ExtractivePolicy:
     within_best: float = 0.15  # other sentences of the chosen passage within this of its best
     second_within: float | None = 0.3  # also quote the best sentence of a second page this close; None: never
     second_sentence_within: float = 1.0  # ... if its sentence scores this close to the first's (0-0.3: lost)
+    # ... or, if that second page is the next or previous page of the first's document (a table or a list
+    # continued, a figure and its commentary), this close; None: the same margin as any other page.
+    neighbour_within: float | None = 0.5
     same_language_bonus: float = 0.03
     # List items and table rows are quoted too (slide decks and tables have no sentences); a quote
     # that is not a sentence gives up this much against one that is.
@@ -235,8 +238,12 @@ class ExtractiveSummarizer:
             first = request.passages[order[0] - 1]
             for n in order[1:]:
                 hit = request.passages[n - 1]
-                if scores[n] < scores[order[0]] - p.second_within:
+                neighbour = hit.doc_id == first.doc_id and abs(hit.page - first.page) == 1
+                margin = p.neighbour_within if neighbour and p.neighbour_within is not None else p.second_within
+                if scores[n] < scores[order[0]] - max(margin, p.second_within):
                     break
+                if scores[n] < scores[order[0]] - margin:
+                    continue
                 if (hit.doc_id, hit.page) != (first.doc_id, first.page):
                     extra = self._from_passage([c for c in found if c.n == n], 1)
                     if extra and extra[0].score >= max(c.score for c in chosen) - p.second_sentence_within:
