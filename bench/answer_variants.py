@@ -41,3 +41,4 @@ VARIANTS.update({f"dw{w}": _policy(dense_weight=w) for w in (0.0, 0.02)})
 VARIANTS["rw2.5-dw0.0"] = _policy(retrieval_weight=2.5, dense_weight=0.0)  # rw1.5 is the default: dw0.0
 # Stop 20: a second page that is the first's next or previous page, quoted at a wider margin.
 VARIANTS.update({f"neighbour{m}": _policy(neighbour_within=m) for m in (0.5, 0.75, 1.0, 2.0)})
+VARIANTS["no-lines"] = _policy(lines_when_no_sentence=False)  # before a passage with no quotable sentence offered its lines

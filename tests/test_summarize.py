@@ -557,6 +557,8 @@ def test_a_passage_gives_a_quantity_in_the_unit_asked_for():
     ("胞加工用原材料等」という。)", "closes a quotation it never opened"),
     ("海外の原薬等製造業者が、BH.", "an OCR mark read as a full stop"),
     ("MF | 登録 ~ 申請 = の | 手続 ~ き = は | 以下 ~ の通り。", "OCR debris"),
+    ("文部科学省調べ)デジタル化 80.7% 小学校18,821校", "closes a bracket it never opened"),
+    ("5) オンプレミス等と連携するシステム形態について ................ 11", "a table of contents' entry"),
 ])
 def test_fragments_cut_by_the_chunker_or_by_ocr_are_not_quoted(sentence, why):
     from govqa.extractive import ExtractivePolicy, quote_kind
@@ -680,6 +682,9 @@ def test_the_pages_english_example_question_is_answered_from_its_right_page(samp
     ("1.貴社の景況", None),  # a numbered heading answers nothing
     ("○概要", None),  # too short to say anything
     ("534 400 380 500 475 451 478", None),  # figures without a word: a chart's axis
+    ("注2)加入状況の各項目は、加入一世帯あたりの平均。", "sentence"),  # a note's label is not a cut bracket
+    ("(28.0万円)注1)全生保は、民保(かんぽ生命を含む)を含む。", "sentence"),
+    ("イ) 申請書には登録番号を記載すること。", "sentence"),
 ])
 def test_list_items_and_table_rows_are_quoted_as_what_they_are(line, kind):
     from govqa.extractive import ExtractivePolicy, quote_kind
@@ -723,6 +728,28 @@ def test_the_next_page_of_the_same_document_is_quoted_at_a_wider_margin(embedder
     chosen = ExtractiveSummarizer().select(request, found, {})
 
     assert [c.n for c in chosen] == quoted
+
+
+def test_a_passage_with_no_quotable_sentence_offers_its_lines(embedder, tokenize):
+    """A figure's table read as lines without a full stop: unwrapped, they make one "sentence" that starts cut
+    off, so the best passage offered nothing and the answer quoted a lower page."""
+    from dataclasses import replace
+
+    from govqa.extractive import ExtractivePolicy, ExtractiveSummarizer
+
+    figure = hit(1, "(学校紹介パンフレット等)\n想定される脅威の例\n"
+                    "人為的な脅威 関係者(教職員、児童生徒等)の過失による情報資産を保存した媒体の紛失等",
+                 doc_id="guideline", page=17)
+    figure = replace(figure, start=900, text=figure.text.replace("(学校紹介", "学校紹介"))  # begins mid-bracket
+    prose = hit(2, "情報資産を暗号化して管理することは、漏えいの対策として有効である。", doc_id="other", page=76)
+    request = SummaryRequest(query="人為的な脅威による情報漏洩の原因は何ですか", lang="ja", passages=[figure, prose],
+                             embedder=embedder, tokenize=tokenize)
+
+    answer = ExtractiveSummarizer().summarize(request)
+
+    assert answer.startswith("人為的な脅威 関係者(教職員、児童生徒等)の過失") and "[1]" in answer
+    before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), lines_when_no_sentence=False)).summarize(request)
+    assert "[1]" not in before  # the test fails without the lines
 
 
 def test_words_that_ask_do_not_count_against_coverage(tokenize):

@@ -39,6 +39,11 @@ _NUMBER = re.compile(r"[0-9０-９]")
 # A Japanese sentence "ending" in Latin letters and an ASCII full stop: OCR read a mark as "." mid-sentence.
 _OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")
 _PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "［"}
+# A note's or a list item's label closes a bracket it never opened: 「注2)」「※1)」「3)」「a)」「イ)」.
+_LABEL = re.compile(r"(?:注|※)\s?[0-9]{1,2}[)）]"
+                    r"|(?:^|(?<=[\s。、;:]))(?:[0-9]{1,2}|[a-z]|[アイウエオイロハニホヘト]|[一二三四五六七八九十])[)）]")
+# A table of contents' entry: its title, a leader of dots, a page number. Never an answer.
+_LEADER = re.compile(r"(?:\.\s?){4,}|(?:・\s?){4,}|(?:‥\s?){2,}|(?:-\s?){6,}")
 # What OCR makes of stamps, rules and table lines; prose has next to none of it. "; " between a table
 # row's "header: value" pairs (tables.rows_to_lines) is not debris.
 _OCR_NOISE = re.compile(r"[|¦~^_=<>\\{}@#$&*+`™®©¶§†‡]|;(?! )|(?<=[\u3040-\u9fff])\s?[a-zA-Z]\s?(?=[\u3040-\u9fff])")
@@ -73,6 +78,9 @@ class ExtractivePolicy:
     min_row_letters: float = 0.2
     item_penalty: float = 0.05
     duplicate_overlap: float = 0.7  # character-bigram overlap that makes a near-duplicate
+    # A passage none of whose sentences can be quoted (a figure's or a table's lines joined into one "sentence"
+    # that starts cut off) offers its lines one by one instead.
+    lines_when_no_sentence: bool = True
 
 
 @dataclass
@@ -96,17 +104,18 @@ def _near_duplicate(a: Candidate, b: Candidate, policy: ExtractivePolicy) -> boo
     return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= policy.duplicate_overlap
 
 
-def quote_kind(text: str, policy: ExtractivePolicy, first: bool) -> str | None:
+def quote_kind(text: str, policy: ExtractivePolicy, first: bool, lines: bool = False) -> str | None:
     """"sentence" for a whole sentence of prose, "item" for a list item, "row" for a table row with
-    figures; None for a heading, page number, OCR debris or a fragment cut by the chunker (the first
-    sentence of a passage that starts mid-sentence)."""
+    figures, and with `lines` "line" for any other line of prose (a table's cell, a figure's label);
+    None for a heading, page number, OCR debris or a fragment cut by the chunker (the first sentence of
+    a passage that starts mid-sentence)."""
     compact = text.replace(" ", "")
     letters = sum(ch.isalpha() for ch in compact)
     if len(text) < policy.min_chars:
         return None
     if _CUT_START.match(text) and (first or not text[0].isascii()) or _unbalanced(text) or _OCR_CUT_END.search(text):
         return None
-    if len(_OCR_NOISE.findall(text)) > policy.max_noise * len(compact):
+    if len(_OCR_NOISE.findall(text)) > policy.max_noise * len(compact) or _LEADER.search(text):
         return None
     prose = letters >= 0.5 * len(compact)
     if prose and not heading_of(text) and (_SENTENCE_END.search(text) or len(text) >= policy.long_unstopped):
@@ -117,11 +126,14 @@ def quote_kind(text: str, policy: ExtractivePolicy, first: bool) -> str | None:
         return "item"
     if letters >= policy.min_row_letters * len(compact) and _NUMBER.search(text) and not heading_of(text):
         return "row"
+    if lines and prose and not heading_of(text):
+        return "line"
     return None
 
 
 def _unbalanced(text: str) -> bool:
     """A closing bracket before its opening one: the sentence starts inside a quotation the chunk cut."""
+    text = _LABEL.sub(" ", text)
     depth = {opening: 0 for opening in _PAIRS.values()}
     for ch in text:
         if ch in depth:
@@ -151,21 +163,29 @@ class ExtractiveSummarizer:
         found: list[Candidate] = []
         seen: set[str] = set()
         for n, hit in enumerate(request.passages[: self.policy.passages], 1):
-            asked: list[str] = []  # the question block in force (Q&A documents)
-            answered = False
-            for position, sentence in enumerate(source_sentences(hit.text)):
-                sentence = re.sub(r"\s+", " ", sentence).strip()
-                if is_question(sentence):
-                    asked = asked + [sentence] if not answered else [sentence]
-                    answered = False
-                    continue
-                kind = None if sentence in seen else quote_kind(sentence, self.policy, position == 0 and hit.start > 0)
-                if kind is None:
-                    continue
-                answered = True
-                seen.add(sentence)
-                found.append(Candidate(n=n, position=position, text=sentence[: self.policy.max_chars],
-                                       asked=list(asked), kind=kind))
+            quoted = self._quotable(n, hit, source_sentences(hit.text), seen)
+            if not quoted and self.policy.lines_when_no_sentence:
+                quoted = self._quotable(n, hit, hit.text.splitlines(), seen, lines=True)
+            found += quoted
+        return found
+
+    def _quotable(self, n: int, hit, pieces: list[str], seen: set[str], lines: bool = False) -> list[Candidate]:
+        found: list[Candidate] = []
+        asked: list[str] = []  # the question block in force (Q&A documents)
+        answered = False
+        for position, sentence in enumerate(pieces):
+            sentence = re.sub(r"\s+", " ", sentence).strip()
+            if is_question(sentence):
+                asked = asked + [sentence] if not answered else [sentence]
+                answered = False
+                continue
+            kind = None if sentence in seen else quote_kind(sentence, self.policy, position == 0 and hit.start > 0, lines)
+            if kind is None:
+                continue
+            answered = True
+            seen.add(sentence)
+            found.append(Candidate(n=n, position=position, text=sentence[: self.policy.max_chars],
+                                   asked=list(asked), kind=kind))
         return found
 
     def terms(self, request: SummaryRequest) -> list[Term]:
