@@ -362,6 +362,24 @@ def test_normalize_and_detect_lang():
     assert detect_lang("") == "en"
 
 
+def test_a_line_wrapped_inside_a_word_carries_on_the_line_above(tmp_path):
+    # A slide's text box and a footnote beside a chart wrap where the box ends, inside a word; no Japanese line
+    # starts with ン, a small kana or closing punctuation (行頭禁則), so such a line is never a new paragraph.
+    doc = pymupdf.open()
+    page = doc.new_page(width=842, height=595)
+    page.insert_text((60, 100), "スプリントプラ", fontname="japan", fontsize=14)
+    page.insert_text((60, 118), "ンニング", fontname="japan", fontsize=14)
+    page.insert_text((60, 200), "保険各社は資産運用の高度化を進めた。", fontname="japan", fontsize=12)
+    for i, line in enumerate(["(注2)主要3グループ(連結)。ただし、ソルベンシー・マージ", "ン比率は計4社(単体)。"]):
+        page.insert_text((480, 400 + 9 * i), line, fontname="japan", fontsize=7)
+    doc.save(tmp_path / "slide.pdf")
+
+    text = parse_file(tmp_path / "slide.pdf").pages[0].text
+
+    assert "スプリントプランニング" in text.splitlines()
+    assert "ただし、ソルベンシー・マージン比率は計4社(単体)。" in text
+
+
 def test_radicals_in_a_text_layer_read_as_the_ideographs_they_stand_for(tmp_path):
     # Some PDF producers map glyphs to radicals: 「国⺠」 (U+2EA0) for 国民, 「⻑期」 (U+2ED1) for 長期,
     # 「⽣活」 (Kangxi U+2F63) for 生活. A search for 国民 must find the page.

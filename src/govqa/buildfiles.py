@@ -19,7 +19,8 @@ from .embed import Embedder, EmbeddingCache
 from .models import Document, Page
 
 PARSER_VERSION = "3"  # part of the parse cache's keys: a file read by an older parser is read again
-PARSER_CHANGE = "side tabs repeated on many pages are dropped like running headers"
+PARSER_CHANGE = ("side tabs repeated on many pages are dropped like running headers; a line that starts with what no "
+                 "Japanese line may start with carries on the line above")
 # Version 2: turned pages, sideways scans and vertical writing are read in their own direction; columns keep
 # paragraphs whole; words written down a page stay whole; radicals read as kanji.
 PARSE_WORKERS = os.cpu_count() or 1  # files parsed at once, each in its own child process (OCR is single-threaded)

@@ -30,6 +30,9 @@ _PARAGRAPH_START = re.compile(
 )
 _OCR_RULE = re.compile(r"(?:^|(?<=\s))[|]+(?=\s|$)")  # table borders and box edges read as "|"
 _SENTENCE_END = ("。", "!", "?")
+# What no Japanese line may start with (行頭禁則: small kana, ン, closing punctuation): a text box wrapped inside
+# a word or before its punctuation (「ソルベンシー・マージ」 over 「ン比率」), so the line carries on the one above.
+_CANNOT_START = re.compile(r"^[ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶン、。,)」』】〕]")
 _NOTICE_TITLE = re.compile(r"について(?:\s*\([^()]{1,20}\))*$")
 
 
@@ -177,6 +180,8 @@ def _bracket_depth(text: str) -> int:
 
 
 def _starts_paragraph(prev: Line, line: Line, left: float, right: float, *, inside_brackets: bool) -> bool:
+    if _CANNOT_START.match(line.text) and is_cjk(prev.text[-1]) and not prev.text.endswith(_SENTENCE_END):
+        return False
     if _PARAGRAPH_START.match(line.text) or (prev.text.endswith(_SENTENCE_END) and not inside_brackets):
         return True
     if _set_apart(prev, left, right) or _set_apart(line, left, right):
