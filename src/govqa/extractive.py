@@ -41,7 +41,7 @@ _OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")
 _PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "［"}
 # A note's or a list item's label closes a bracket it never opened: 「注2)」「※1)」「3)」「a)」「イ)」.
 _LABEL = re.compile(r"(?:注|※)\s?[0-9]{1,2}[)）]"
-                    r"|(?:^|(?<=[\s。、;:]))(?:[0-9]{1,2}|[a-z]|[アイウエオイロハニホヘト]|[一二三四五六七八九十])[)）]")
+                    r"|(?:^|(?<=[\s。、;:]))(?:[0-9]{1,2}|[a-z]|[アイウエオロハニホヘト]|[一二三四五六七八九十])[)）]")
 # A table of contents' entry: its title, a leader of dots, a page number. Never an answer.
 _LEADER = re.compile(r"(?:\.\s?){4,}|(?:・\s?){4,}|(?:‥\s?){2,}|(?:-\s?){6,}")
 # What OCR makes of stamps, rules and table lines; prose has next to none of it. "; " between a table
