@@ -730,6 +730,23 @@ def test_the_next_page_of_the_same_document_is_quoted_at_a_wider_margin(embedder
     assert [c.n for c in chosen] == quoted
 
 
+def test_the_next_page_is_quoted_even_behind_a_page_held_to_the_narrower_margin(embedder, tokenize):
+    """Another document's page scores 0.4 below the first (out of its 0.3), the next page 0.45 below (inside its
+    0.5): the next page is still quoted."""
+    from dataclasses import replace
+
+    from govqa.extractive import Candidate, ExtractiveSummarizer
+
+    first = hit(1, "地域別の導入率は次のとおり。", doc_id="report", page=10)
+    other = replace(hit(2, "導入率は年々上がっている。", doc_id="other", page=3), score=1 - 0.4 / 1.5)
+    following = replace(hit(3, "近畿 31.5% 中国 28.0% 四国 25.2%", doc_id="report", page=11), score=0.7)
+    request = SummaryRequest(query="地域別の導入率は", lang="ja", passages=[first, other, following],
+                             embedder=embedder, tokenize=tokenize)
+    found = [Candidate(n=n, position=0, text=h.text, score=0.5) for n, h in enumerate(request.passages, 1)]
+
+    assert [c.n for c in ExtractiveSummarizer().select(request, found, {})] == [1, 3]
+
+
 def test_a_passage_with_no_quotable_sentence_offers_its_lines(embedder, tokenize):
     """A figure's table read as lines without a full stop: unwrapped, they make one "sentence" that starts cut
     off, so the best passage offered nothing and the answer quoted a lower page."""

@@ -256,14 +256,15 @@ class ExtractiveSummarizer:
         chosen = self._from_passage([c for c in found if c.n == order[0]], p.max_sentences)
         if p.second_within is not None:
             first = request.passages[order[0] - 1]
+            widest = max(p.second_within, p.neighbour_within or 0.0)
             for n in order[1:]:
                 hit = request.passages[n - 1]
-                neighbour = hit.doc_id == first.doc_id and abs(hit.page - first.page) == 1
-                margin = p.neighbour_within if neighbour and p.neighbour_within is not None else p.second_within
-                if scores[n] < scores[order[0]] - max(margin, p.second_within):
+                if scores[n] < scores[order[0]] - widest:
                     break
-                if scores[n] < scores[order[0]] - margin:
-                    continue
+                neighbour = hit.doc_id == first.doc_id and abs(hit.page - first.page) == 1
+                if scores[n] < scores[order[0]] - (p.neighbour_within if neighbour and p.neighbour_within is not None
+                                                   else p.second_within):
+                    continue  # a page further on, or of another document, is held to the narrower margin
                 if (hit.doc_id, hit.page) != (first.doc_id, first.page):
                     extra = self._from_passage([c for c in found if c.n == n], 1)
                     if extra and extra[0].score >= max(c.score for c in chosen) - p.second_sentence_within:
