@@ -13,7 +13,6 @@ CJK = (
 _CJK_CHAR = re.compile(f"[{CJK}]")
 # Kana and kanji: the letters of Japanese words (no punctuation, no full-width Latin).
 JAPANESE_LETTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
-_JA_LETTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HSPACE = re.compile(r"[^\S\n]+")
 _INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f\u00ad\u200b-\u200d\u2060\ufeff\ufffd]")
 _BETWEEN_CJK = re.compile(f"(?<=[{CJK}])[ \t]+(?=[{CJK}])")
