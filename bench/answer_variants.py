@@ -42,3 +42,9 @@ VARIANTS["rw2.5-dw0.0"] = _policy(retrieval_weight=2.5, dense_weight=0.0)  # rw1
 # Stop 20: a second page that is the first's next or previous page, quoted at a wider margin.
 VARIANTS.update({f"neighbour{m}": _policy(neighbour_within=m) for m in (0.5, 0.75, 1.0, 2.0)})
 VARIANTS["no-lines"] = _policy(lines_when_no_sentence=False)  # before a passage with no quotable sentence offered its lines
+# Stop 21: an English question over Japanese pages quotes other pages within a wider margin (default 0.5, up to
+# three pages in all); "no-cross" is before.
+VARIANTS["no-cross"] = _policy(cross_language_within=None)
+VARIANTS.update({f"cross{m}": _policy(cross_language_within=m, cross_language_pages=2) for m in (0.5, 0.75, 1.0, 2.0)})
+VARIANTS.update({f"cross{m}-3pages": _policy(cross_language_within=m, cross_language_pages=3) for m in (0.3, 0.5, 1.0)})
+VARIANTS.update({f"cross{m}-4pages": _policy(cross_language_within=m, cross_language_pages=4) for m in (0.5,)})

@@ -44,6 +44,17 @@ def cached_hits(engine: Engine, questions, index_dir: Path, path: Path, k: int, 
     return hits
 
 
+def precision(outcomes, lang: str | None) -> float:
+    """The share of an answer's cited pages that are gold pages, averaged over the answered answerable
+    questions: what more citations per answer cost."""
+    shares = []
+    for o in outcomes:
+        if o.question.answerable and not o.abstained and o.cited and lang in (None, o.question.lang):
+            gold = {(g.doc_id, g.page) for g in o.question.relevant}
+            shares.append(sum(tuple(c) in gold for c in o.cited) / len(o.cited))
+    return statistics.mean(shares) if shares else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, required=True)
@@ -62,7 +73,7 @@ def main() -> None:
         hits = cached_hits(engine, questions, args.index_dir, path, args.k, args.cache)
         print(f"\n== {path} ({len(questions)} questions)")
         print(f"{'variant':22} {'lang':4} {'n':>3} {'cited':>6} {'in psg':>6} {'abst':>6} {'abst-un':>7} "
-              f"{'cit/a':>5} {'chars':>6} {'ms':>6}")
+              f"{'cit/a':>5} {'prec':>5} {'chars':>6} {'ms':>6}")
         for name, summarizer in summarizers.items():
             outcomes, times = [], []
             for question, question_hits in zip(questions, hits):
@@ -77,7 +88,8 @@ def main() -> None:
                 m = run.metrics(lang)
                 un = "—" if m["abstain_unanswerable"] is None else f"{m['abstain_unanswerable']:.3f}"
                 print(f"{name:22} {lang or 'all':4} {m['n']:3} {m['gold_cited']:6.3f} {m['gold_in_passages']:6.3f} "
-                      f"{m['abstain_answerable']:6.3f} {un:>7} {m['citations']:5.2f} {m['answer_chars']:6.0f} "
+                      f"{m['abstain_answerable']:6.3f} {un:>7} {m['citations']:5.2f} {precision(outcomes, lang):5.2f} "
+                      f"{m['answer_chars']:6.0f} "
                       f"{statistics.median(o.latency_ms for o in outcomes if lang in (None, o.question.lang)):6.0f}")
             if args.misses:
                 for o in outcomes:

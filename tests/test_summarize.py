@@ -777,3 +777,24 @@ def test_words_that_ask_do_not_count_against_coverage(tokenize):
     terms = question_terms(question, "ja", [passage], tokenize, None)
     assert any(t.source in ("説明", "挙げる") for t in terms)  # the words are there to be ignored
     assert coverage(question, "ja", terms, [passage], tokenize) == 1.0
+
+
+@pytest.mark.parametrize("query, lang, quoted", [
+    ("What registration fee does the agency charge?", "en", [1, 2, 3]),
+    ("登録の手数料はいくらですか", "ja", [1]),
+])
+def test_an_english_question_over_japanese_pages_quotes_up_to_three_pages(embedder, tokenize, query, lang, quoted):
+    """Across the scripts retrieval's first page is less sure: pages within 0.5 of the first are quoted too, up
+    to three in all. A question in the pages' own language keeps to the first page beyond 0.3."""
+    from dataclasses import replace
+
+    from govqa.extractive import Candidate, ExtractiveSummarizer
+
+    pages = [hit(1, "MF登録申請は、無料で行っています。", doc_id="qa", page=3),
+             replace(hit(2, "登録手数料は不要である。", doc_id="notice", page=7), score=0.75),
+             replace(hit(3, "手数料の納付は求めない。", doc_id="slides", page=12), score=0.74),
+             replace(hit(4, "登録の手続は郵送でもよい。", doc_id="guide", page=2), score=0.73)]
+    request = SummaryRequest(query=query, lang=lang, passages=pages, embedder=embedder, tokenize=tokenize)
+    found = [Candidate(n=n, position=0, text=h.text, score=0.5) for n, h in enumerate(pages, 1)]
+
+    assert [c.n for c in ExtractiveSummarizer().select(request, found, {})] == quoted

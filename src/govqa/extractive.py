@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answerfocus import question_focus, gives
-from .answerterms import Term, normalise, question_terms
+from .answerterms import Term, normalise, question_terms, translating
 from .chunk import heading_of
 from .config import Settings
 from .lang import detect_lang
@@ -70,6 +70,11 @@ class ExtractivePolicy:
     # ... or, if that second page is the next or previous page of the first's document (a table or a list
     # continued, a figure and its commentary), this close; None: the same margin as any other page.
     neighbour_within: float | None = 0.5
+    # An English question over Japanese pages: only the dense side reads it whole, so retrieval's first page is
+    # less sure (first for ~0.55 of them, among the five best for ~0.8). Other pages are quoted within this
+    # margin, up to this many pages in all. None: as for a question in the pages' language.
+    cross_language_within: float | None = 0.5
+    cross_language_pages: int = 3
     same_language_bonus: float = 0.03
     # List items and table rows are quoted too (slide decks and tables have no sentences); a quote
     # that is not a sentence gives up this much against one that is.
@@ -256,20 +261,27 @@ class ExtractiveSummarizer:
         chosen = self._from_passage([c for c in found if c.n == order[0]], p.max_sentences)
         if p.second_within is not None:
             first = request.passages[order[0] - 1]
-            widest = max(p.second_within, p.neighbour_within or 0.0)
+            margin, more = p.second_within, 1  # a second page at most
+            if p.cross_language_within is not None and \
+                    translating(request.lang, [h.text for h in request.passages[: p.passages]]):
+                margin, more = p.cross_language_within, p.cross_language_pages - 1
+            widest = max(margin, p.neighbour_within or 0.0)
             for n in order[1:]:
                 hit = request.passages[n - 1]
                 if scores[n] < scores[order[0]] - widest:
                     break
                 neighbour = hit.doc_id == first.doc_id and abs(hit.page - first.page) == 1
-                if scores[n] < scores[order[0]] - (p.neighbour_within if neighbour and p.neighbour_within is not None
-                                                   else p.second_within):
+                if scores[n] < scores[order[0]] - (max(margin, p.neighbour_within)
+                                                   if neighbour and p.neighbour_within is not None else margin):
                     continue  # a page further on, or of another document, is held to the narrower margin
-                if (hit.doc_id, hit.page) != (first.doc_id, first.page):
+                if (hit.doc_id, hit.page) not in {(request.passages[c.n - 1].doc_id, request.passages[c.n - 1].page)
+                                                  for c in chosen}:
                     extra = self._from_passage([c for c in found if c.n == n], 1)
                     if extra and extra[0].score >= max(c.score for c in chosen) - p.second_sentence_within:
                         chosen += extra
-                    break
+                    more -= 1
+                    if more <= 0:
+                        break
         return chosen
 
     def _from_passage(self, found: list[Candidate], limit: int) -> list[Candidate]:
