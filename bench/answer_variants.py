@@ -48,3 +48,4 @@ VARIANTS["no-cross"] = _policy(cross_language_within=None)
 VARIANTS.update({f"cross{m}": _policy(cross_language_within=m, cross_language_pages=2) for m in (0.5, 0.75, 1.0, 2.0)})
 VARIANTS.update({f"cross{m}-3pages": _policy(cross_language_within=m, cross_language_pages=3) for m in (0.3, 0.5, 1.0)})
 VARIANTS.update({f"cross{m}-4pages": _policy(cross_language_within=m, cross_language_pages=4) for m in (0.5,)})
+VARIANTS["no-figures"] = _policy(figure_pages=False)  # before a sentence's figure on another page was quoted

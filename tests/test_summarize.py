@@ -798,3 +798,65 @@ def test_an_english_question_over_japanese_pages_quotes_up_to_three_pages(embedd
     found = [Candidate(n=n, position=0, text=h.text, score=0.5) for n, h in enumerate(pages, 1)]
 
     assert [c.n for c in ExtractiveSummarizer().select(request, found, {})] == quoted
+
+
+@pytest.mark.parametrize("caption, doc_id, quoted", [
+    ("【図表9:電子化推進強化月間における会員銀行の取組状況】\n動画を利用 12%", "report", [1, 3]),
+    ("図表9 電子化推進強化月間における会員銀行の取組状況", "report", [1, 3]),
+    ("図表9は、会員銀行の取組状況をまとめたものである。", "report", [1]),  # a sentence about it, not its caption
+    ("図表10 手形利用企業数の実態調査", "report", [1]),  # another figure
+    ("【図表9:電子化推進強化月間における会員銀行の取組状況】", "other", [1]),  # another document's figure 9
+])
+def test_a_sentence_pointing_at_a_figure_on_another_page_quotes_its_caption(embedder, tokenize, caption, doc_id,
+                                                                           quoted):
+    """「…取組状況は、以下のとおり(図表9)。」 answers nothing itself: the figure does, captioned on a later page.
+    When that page is among the passages (same document), its caption is quoted and its page cited."""
+    from dataclasses import replace
+
+    from govqa.extractive import Candidate, ExtractivePolicy, ExtractiveSummarizer
+
+    lead = hit(1, "会員銀行の取組状況は、以下のとおり(図表9)。", doc_id="report", page=16)
+    other = replace(hit(2, "手形の利用は減っている。", doc_id="memo", page=4), score=0.2)
+    figure = replace(hit(3, caption, doc_id=doc_id, page=18), score=0.1)
+    request = SummaryRequest(query="動画を利用した金融機関の割合は", lang="ja", passages=[lead, other, figure],
+                             embedder=embedder, tokenize=tokenize)
+    found = [Candidate(n=1, position=0, text=lead.text, score=0.5), Candidate(n=2, position=0, text=other.text)]
+
+    chosen = ExtractiveSummarizer().select(request, found, {})
+
+    assert [c.n for c in chosen] == quoted
+    if quoted == [1, 3]:
+        assert chosen[1].text == caption.splitlines()[0] and chosen[1].kind == "caption"
+        before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), figure_pages=False))
+        assert [c.n for c in before.select(request, found, {})] == [1]
+
+
+def test_a_list_of_figures_quotes_no_captions(embedder, tokenize):
+    """A contents page names many figures: it points at none of them."""
+    from govqa.extractive import Candidate, ExtractiveSummarizer
+
+    contents = hit(1, "表1所有者別株主数 2 表2個人株主数の推移 3 表3投資部門別株式保有状況 4", doc_id="survey", page=6)
+    table = hit(2, "表2個人株主数(延べ人数)の推移\n2009 4,479万人", doc_id="survey", page=9)
+    request = SummaryRequest(query="個人株主数の推移", lang="ja", passages=[contents, table], embedder=embedder,
+                             tokenize=tokenize)
+    found = [Candidate(n=1, position=0, text=contents.text, score=0.5)]
+
+    assert [c.n for c in ExtractiveSummarizer().select(request, found, {})] == [1]
+
+
+def test_a_figures_caption_passes_the_citation_check(embedder, tokenize):
+    """End to end through the citation check: the caption is quoted from its own page and cited to it."""
+    from dataclasses import replace
+
+    from govqa.extractive import ExtractiveSummarizer
+
+    lead = hit(1, "なお、全銀協の電子化推進強化月間における会員銀行の取組状況は、以下のとおり(図表9)。"
+                  "推進活動を実施した銀行は、全体の約6割であった。", doc_id="report", page=16)
+    figure = replace(hit(2, "【図表9:電子化推進強化月間における会員銀行の取組状況】\n(c) 手形利用企業数等の実態調査の実施",
+                         doc_id="report", page=18), score=0.2)
+    answer = ask(ExtractiveSummarizer(), embedder, tokenize, query="電子化推進強化月間における会員銀行の取組状況は",
+                 passages=[lead, figure])
+
+    assert "【図表9:電子化推進強化月間における会員銀行の取組状況】 [2]" in answer.answer
+    assert {c.n for c in answer.citations} == {1, 2}
+    assert_citations_valid(answer)

@@ -42,6 +42,9 @@ _PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "
 # A note's or a list item's label closes a bracket it never opened: 「注2)」「※1)」「3)」「a)」「イ)」.
 _LABEL = re.compile(r"(?:注|※)\s?[0-9]{1,2}[)）]"
                     r"|(?:^|(?<=[\s。、;:]))(?:[0-9]{1,2}|[a-z]|[アイウエオロハニホヘト]|[一二三四五六七八九十])[)）]")
+# A sentence pointing at a figure or a table (「以下のとおり(図表9)」, 「表3に示す」), and that figure's or table's
+# caption opening a line of another page: the figure answers, the sentence only leads to it.
+_FIGURE_REF = re.compile(r"(図表|図|表)\s?([0-9０-９]+(?:[-－‐][0-9０-９]+)?)")
 # A table of contents' entry: its title, a leader of dots, a page number. Never an answer.
 _LEADER = re.compile(r"(?:\.\s?){4,}|(?:・\s?){4,}|(?:‥\s?){2,}|(?:-\s?){6,}")
 # What OCR makes of stamps, rules and table lines; prose has next to none of it. "; " between a table
@@ -86,6 +89,9 @@ class ExtractivePolicy:
     # A passage none of whose sentences can be quoted (a figure's or a table's lines joined into one "sentence"
     # that starts cut off) offers its lines one by one instead.
     lines_when_no_sentence: bool = True
+    # A quoted sentence that refers to a figure or table captioned on another page of the passages (the same
+    # document) also quotes that caption, citing its page.
+    figure_pages: bool = True
 
 
 @dataclass
@@ -282,7 +288,31 @@ class ExtractiveSummarizer:
                     more -= 1
                     if more <= 0:
                         break
+        if p.figure_pages:
+            chosen += self._figures(request, chosen)
         return chosen
+
+    def _figures(self, request: SummaryRequest, chosen: list[Candidate]) -> list[Candidate]:
+        """The captions, on other pages of the passages, of the figures and tables the quoted sentences refer to."""
+        cited = {(request.passages[c.n - 1].doc_id, request.passages[c.n - 1].page) for c in chosen}
+        captions: list[Candidate] = []
+        for c in chosen:
+            doc_id = request.passages[c.n - 1].doc_id
+            labels = {kind + re.sub(r"\s", "", number) for kind, number in _FIGURE_REF.findall(c.text)}
+            if len(labels) > 2:
+                continue  # a list of figures (a contents page), not a sentence pointing at one
+            for label in sorted(labels):
+                # A caption: the label opening a line, then its title (「表6は、…」 is a sentence about it).
+                caption = re.compile(r"^[【\[［(（<〈]?\s?" + re.escape(label) + r"(?![0-9０-９\-－‐はをにでのがと、。])")
+                for n, hit in enumerate(request.passages, 1):
+                    if hit.doc_id != doc_id or (hit.doc_id, hit.page) in cited:
+                        continue
+                    line = next((ln.strip() for ln in hit.text.splitlines() if caption.match(ln.strip())), None)
+                    if line and len(line) >= self.policy.min_chars:
+                        captions.append(Candidate(n=n, position=0, text=line[: self.policy.max_chars], kind="caption"))
+                        cited.add((hit.doc_id, hit.page))
+                        break
+        return captions
 
     def _from_passage(self, found: list[Candidate], limit: int) -> list[Candidate]:
         """The passage's best sentences (within a margin of its best), in the passage's order."""
