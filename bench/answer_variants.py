@@ -49,3 +49,4 @@ VARIANTS.update({f"cross{m}": _policy(cross_language_within=m, cross_language_pa
 VARIANTS.update({f"cross{m}-3pages": _policy(cross_language_within=m, cross_language_pages=3) for m in (0.3, 0.5, 1.0)})
 VARIANTS.update({f"cross{m}-4pages": _policy(cross_language_within=m, cross_language_pages=4) for m in (0.5,)})
 VARIANTS["no-figures"] = _policy(figure_pages=False)  # before a sentence's figure on another page was quoted
+VARIANTS["extra-any"] = _policy(extra_needs_terms=False)  # before: a passage's other sentences need no key term

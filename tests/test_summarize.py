@@ -860,3 +860,21 @@ def test_a_figures_caption_passes_the_citation_check(embedder, tokenize):
     assert "【図表9:電子化推進強化月間における会員銀行の取組状況】 [2]" in answer.answer
     assert {c.n for c in answer.citations} == {1, 2}
     assert_citations_valid(answer)
+
+
+def test_a_passages_other_sentences_are_quoted_only_if_they_hold_a_key_term(embedder, tokenize):
+    """A footer row scores within reach of a weak best sentence on its bonuses alone; it shares no word with the
+    question, so it is not quoted beside it."""
+    from dataclasses import replace
+
+    from govqa.extractive import Candidate, ExtractivePolicy, ExtractiveSummarizer
+
+    page = hit(1, "AIサービスの導入では安全性を重視している。\n@2024独立行政法人情報処理推進機構 2", doc_id="report", page=2)
+    request = SummaryRequest(query="AIサービスの導入を阻害する要因は", lang="ja", passages=[page], embedder=embedder,
+                             tokenize=tokenize)
+    found = [Candidate(n=1, position=0, text="AIサービスの導入では安全性を重視している。", score=0.09, matched=0.3),
+             Candidate(n=1, position=1, text="@2024独立行政法人情報処理推進機構 2", score=-0.02, kind="row")]
+
+    assert [c.position for c in ExtractiveSummarizer().select(request, found, {})] == [0]
+    before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), extra_needs_terms=False))
+    assert [c.position for c in before.select(request, found, {})] == [0, 1]

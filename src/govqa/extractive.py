@@ -68,6 +68,7 @@ class ExtractivePolicy:
     page_weight: float = 0.0  # share of the question's terms the whole passage holds (0.25-1 measured: lost)
     dense_weight: float = 0.05  # the passage's own cosine with the question, per 0.01 below the best passage's
     within_best: float = 0.15  # other sentences of the chosen passage within this of its best
+    extra_needs_terms: bool = True  # ... that hold at least one of the question's key terms
     second_within: float | None = 0.3  # also quote the best sentence of a second page this close; None: never
     second_sentence_within: float = 1.0  # ... if its sentence scores this close to the first's (0-0.3: lost)
     # ... or, if that second page is the next or previous page of the first's document (a table or a list
@@ -103,6 +104,7 @@ class Candidate:
     score: float = 0.0
     focus: bool = False
     kind: str = "sentence"
+    matched: float = 0.0  # the share of the question's key terms it (or the question it answers) holds
 
 
 def _bigrams(text: str) -> set[str]:
@@ -235,6 +237,7 @@ class ExtractiveSummarizer:
             own = overlap(row)
             via_question = max((overlap(asked_has[q]) for q in c.asked), default=own)
             c.focus = gives(focus, c.text)
+            c.matched = max(own, via_question)
             c.score = ((1 - p.asked_weight) * own + p.asked_weight * max(own, via_question)
                        + (p.focus_weight if c.focus else 0.0)
                        - (p.item_penalty if c.kind != "sentence" else 0.0)
@@ -323,6 +326,8 @@ class ExtractiveSummarizer:
         for c in ranked:
             if len(chosen) == limit or c.score < ranked[0].score - p.within_best:
                 break
+            if chosen and p.extra_needs_terms and c.matched == 0:
+                continue  # a footer, a note on rounding: it shares nothing with the question
             if any(_near_duplicate(c, other, p) for other in chosen) or (chosen and used + len(c.text) > p.max_chars):
                 continue
             chosen.append(c)
