@@ -53,3 +53,14 @@ def test_no_text_is_lost_and_overlap_is_bounded(text, target, overlap):
     for before, after in zip(chunks, chunks[1:]):
         assert after.start >= before.start and after.end > before.end
         assert before.end - after.start <= max(overlap, 0) or after.start >= before.end
+
+
+def test_a_decimal_point_written_with_a_space_does_not_end_a_quoted_sentence():
+    """「保有比率4. 4%」 is one number, and so is a list's 「2.」 with the figure after it; an English 「3. 4 items」
+    still splits."""
+    from govqa.sentences import source_sentences
+
+    assert source_sentences("自己名義分は、44兆3,743億円(保有比率4. 4%)となっている。次の文。") == [
+        "自己名義分は、44兆3,743億円(保有比率4. 4%)となっている。", "次の文。"]
+    assert source_sentences("See section 3. 4 items were found.") == ["See section 3.", "4 items were found."]
+    assert source_sentences("登録は可能です。\n2. 3名以上の選任が必要です。") == ["登録は可能です。", "2. 3名以上の選任が必要です。"]

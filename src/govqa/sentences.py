@@ -11,10 +11,22 @@ _LINE_END = ("。", "！", "？", ".", "!", "?", ":", "：")
 _BULLET = re.compile(r"^\s*(?:[・●■◆◇○□※①-⑳\-–—*]|\(?[0-9０-９]+[).）．]|[(（][0-9０-９a-zア-ン]+[)）])")
 
 
+# A decimal point the text layer (or OCR) wrote with a space after it: 「保有比率4. 4%」 is one number.
+_DECIMAL_CUT = re.compile(r"[0-9]\.$")
+_DECIMAL_REST = re.compile(r"[0-9]+(?![0-9\sA-Za-z])")
+
+
 def source_sentences(text: str) -> list[str]:
     """Sentences of a passage, with the line breaks of PDF layout inside a sentence undone."""
     unwrapped = unwrap(text)
-    return [unwrapped[s:e] for s, e in sentence_spans(unwrapped)]
+    spans: list[tuple[int, int]] = []
+    for start, end in sentence_spans(unwrapped):
+        if spans and _DECIMAL_CUT.search(unwrapped[spans[-1][0]:spans[-1][1]]) and _DECIMAL_REST.match(unwrapped, start) \
+                and "\n" not in unwrapped[spans[-1][1]:start]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return [unwrapped[s:e] for s, e in spans]
 
 
 def unwrap(text: str) -> str:
