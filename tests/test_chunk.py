@@ -64,3 +64,16 @@ def test_a_decimal_point_written_with_a_space_does_not_end_a_quoted_sentence():
         "自己名義分は、44兆3,743億円(保有比率4. 4%)となっている。", "次の文。"]
     assert source_sentences("See section 3. 4 items were found.") == ["See section 3.", "4 items were found."]
     assert source_sentences("登録は可能です。\n2. 3名以上の選任が必要です。") == ["登録は可能です。", "2. 3名以上の選任が必要です。"]
+
+
+def test_a_full_stop_inside_brackets_does_not_end_a_quoted_sentence():
+    """Notices define their terms in a parenthesis that ends in a full stop: 「…(以下「MF」という。)の…」. The
+    sentence goes on after it; a sentence wholly in brackets, or one that is, still ends there."""
+    from govqa.sentences import source_sentences
+
+    assert source_sentences("昨今、細胞を加工した医薬品(以下「細胞・組織加工医薬品等」という。)の開発が進んでいる。次の文。") == [
+        "昨今、細胞を加工した医薬品(以下「細胞・組織加工医薬品等」という。)の開発が進んでいる。", "次の文。"]
+    assert source_sentences("建設工事(同条に規定する建設工事をいう。以下同じ。)を請け負う。次。") == [
+        "建設工事(同条に規定する建設工事をいう。以下同じ。)を請け負う。", "次。"]
+    assert source_sentences("(詳細はホームページを確認してください。)関連資料を見る。") == [
+        "(詳細はホームページを確認してください。)", "関連資料を見る。"]

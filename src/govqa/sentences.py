@@ -14,19 +14,53 @@ _BULLET = re.compile(r"^\s*(?:[・●■◆◇○□※①-⑳\-–—*]|\(?[0-9
 # A decimal point the text layer (or OCR) wrote with a space after it: 「保有比率4. 4%」 is one number.
 _DECIMAL_CUT = re.compile(r"[0-9]\.$")
 _DECIMAL_REST = re.compile(r"[0-9]+(?![0-9\sA-Za-z])")
+_OPEN, _CLOSE = "(（", ")）"
+_STOP_IN_PARENTHESIS = re.compile(r"。[)）]$")
+_LONGEST = 400  # a sentence joined across full stops inside brackets stops growing here (OCR's stray brackets)
 
 
 def source_sentences(text: str) -> list[str]:
-    """Sentences of a passage, with the line breaks of PDF layout inside a sentence undone."""
+    """Sentences of a passage, with the line breaks of PDF layout inside a sentence undone.
+
+    A full stop inside brackets does not end the sentence: 「…原薬等登録原簿(以下「MF」という。)の登録…」 is one."""
     unwrapped = unwrap(text)
     spans: list[tuple[int, int]] = []
     for start, end in sentence_spans(unwrapped):
-        if spans and _DECIMAL_CUT.search(unwrapped[spans[-1][0]:spans[-1][1]]) and _DECIMAL_REST.match(unwrapped, start) \
-                and "\n" not in unwrapped[spans[-1][1]:start]:
+        if spans and "\n" not in unwrapped[spans[-1][1]:start] and end - spans[-1][0] <= _LONGEST \
+                and _goes_on(unwrapped[spans[-1][0]:spans[-1][1]], unwrapped, start):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
     return [unwrapped[s:e] for s, e in spans]
+
+
+def _goes_on(sentence: str, text: str, start: int) -> bool:
+    """Does the sentence so far carry on into the span at `start`: it ends inside brackets, or with a
+    parenthesis that closed on its full stop (「(以下「MF」という。)」), or with half a decimal number?"""
+    if _DECIMAL_CUT.search(sentence) and _DECIMAL_REST.match(text, start):
+        return True
+    depth = 0
+    for ch in sentence:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(depth - 1, 0)
+    return depth > 0 or bool(_STOP_IN_PARENTHESIS.search(sentence)) and _opened_inside(sentence)
+
+
+def _opened_inside(sentence: str) -> bool:
+    """The bracket the sentence ends with was opened after its first character (a parenthetical, not a
+    sentence wholly in brackets)."""
+    depth = 0
+    for i in range(len(sentence) - 1, -1, -1):
+        ch = sentence[i]
+        if ch in _CLOSE:
+            depth += 1
+        elif ch in _OPEN:
+            depth -= 1
+            if depth == 0:
+                return i > 0
+    return False
 
 
 def unwrap(text: str) -> str:
