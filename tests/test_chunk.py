@@ -77,3 +77,12 @@ def test_a_full_stop_inside_brackets_does_not_end_a_quoted_sentence():
         "建設工事(同条に規定する建設工事をいう。以下同じ。)を請け負う。", "次。"]
     assert source_sentences("(詳細はホームページを確認してください。)関連資料を見る。") == [
         "(詳細はホームページを確認してください。)", "関連資料を見る。"]
+
+
+def test_a_slides_private_use_bullet_starts_its_own_sentence():
+    """Slides exported from PowerPoint mark their bullets with a Symbol or Wingdings glyph in the private-use
+    area (U+F06C). The slide's title above is not glued to the first bullet."""
+    from govqa.sentences import source_sentences
+
+    assert source_sentences("原薬等登録原簿(マスターファイル)制度\n\uf06cPMDAに登録の際には、いずれの情報も提出する。") == [
+        "原薬等登録原簿(マスターファイル)制度", "\uf06cPMDAに登録の際には、いずれの情報も提出する。"]

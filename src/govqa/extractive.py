@@ -34,7 +34,7 @@ _QUESTION = re.compile(
 _CUT_START = re.compile(r"^[をにがはのへでてんっゃゅょーるれりくずねぁぃぅぇぉ、。，．,.)）」』\]］〕]|^[a-z]")
 # Slide decks and tables state their facts as list items ("・中小企業は…", "○登録取消しの日から5年…")
 # and rows ("セキュリティ教育・普及啓発 15.6% 27.0%"), never as sentences.
-_ITEM_MARK = re.compile(r"^[・●■◆◇○□◎⚫▪▶►➡※]\s*\S")
+_ITEM_MARK = re.compile(r"^[・●■◆◇○□◎⚫▪▶►➡※\ue000-\uf8ff]\s*\S")  # with slides' private-use bullet glyphs
 _NUMBER = re.compile(r"[0-9０-９]")
 # A Japanese sentence "ending" in Latin letters and an ASCII full stop: OCR read a mark as "." mid-sentence.
 _OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")

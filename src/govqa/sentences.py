@@ -8,7 +8,8 @@ from .chunk import heading_of, sentence_spans
 
 _JA_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]")
 _LINE_END = ("。", "！", "？", ".", "!", "?", ":", "：")
-_BULLET = re.compile(r"^\s*(?:[・●■◆◇○□※①-⑳\-–—*]|\(?[0-9０-９]+[).）．]|[(（][0-9０-９a-zア-ン]+[)）])")
+# Bullets, among them the private-use glyphs of Symbol and Wingdings fonts that slides export (U+F06C, U+F0D8).
+_BULLET = re.compile(r"^\s*(?:[・●■◆◇○□※①-⑳\-–—*\ue000-\uf8ff]|\(?[0-9０-９]+[).）．]|[(（][0-9０-９a-zア-ン]+[)）])")
 
 
 # A decimal point the text layer (or OCR) wrote with a space after it: 「保有比率4. 4%」 is one number.
