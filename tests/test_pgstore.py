@@ -110,6 +110,11 @@ def test_documents_pages_and_collections_read_the_same(both_stores):
     part = embedded.reader.page_texts(keys, spans[:len(keys)])
     assert part == {key: batched[key][start:end] for key, (start, end) in zip(keys, spans)}
     assert shared.reader.page_texts(keys, spans[:len(keys)]) == part
+    for doc_id, page in keys:  # an answer's first passage is read with its neighbours (answercontext.py)
+        ours, theirs = shared.reader.page_chunks(doc_id, page), embedded.reader.page_chunks(doc_id, page)
+        assert [(c.start, c.end, c.text, c.boxes) for c in ours] == [(c.start, c.end, c.text, c.boxes) for c in theirs]
+        assert theirs and [c.start for c in theirs] == sorted(c.start for c in theirs)
+    assert embedded.reader.page_chunks("no-such-document", 1) == shared.reader.page_chunks("no-such-document", 1) == []
     health = shared.health()
     assert health["documents"] == 8 and health["chunks"] == embedded.reader.size
 

@@ -98,6 +98,7 @@ def _write_chunks(conn, gen_id: int, dim: int, chunks, vectors: np.ndarray, boxe
         for i, c in enumerate(chunks):
             copy.write_row((i, c.doc_id, c.page, c.start, c.end, c.text, c.heading, c.lang,
                             json.dumps(boxes[i]) if boxes is not None else "[]"))
+    conn.execute(f"CREATE INDEX ON {table(gen_id, 'chunks')} (doc_id, page)")  # IndexStore.page_chunks
     # Vectors in a narrow table of their own, kept in the row (PLAIN, not TOASTed): an exact search reads
     # them alone, 5 to a page; beside the text and out of line it took twice as long (bench_pgstore.py).
     conn.execute(f"CREATE TABLE {table(gen_id, 'vectors')} (row int PRIMARY KEY, embedding vector({int(dim)}) NOT NULL)")

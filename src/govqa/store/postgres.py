@@ -232,6 +232,13 @@ class PostgresReader:
                               f'{table(self.gen_id, "chunks")} WHERE row = ANY(%s)', ([int(r) for r in rows],))
         return {row[0]: StoredChunk(*row[:8], boxes_json=row[8] or "") for row in found}
 
+    def page_chunks(self, doc_id: str, page: int) -> list[StoredChunk]:
+        """The chunks of one page in their order on it."""
+        found = self.db.fetch(f'SELECT row, doc_id, page, start, "end", text, heading, lang, boxes FROM '
+                              f'{table(self.gen_id, "chunks")} WHERE doc_id = %s AND page = %s ORDER BY start',
+                              (doc_id, page))
+        return [StoredChunk(*row[:8], boxes_json=row[8] or "") for row in found]
+
     def page_text(self, doc_id: str, page: int) -> str | None:
         return self.page_texts([(doc_id, page)]).get((doc_id, page))
 
