@@ -13,6 +13,7 @@ step alone (summary + citation check, no retrieval).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import hashlib
 import pickle
 import statistics
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from govqa.answer import answer_events, final_answer
+from govqa.answercontext import NEIGHBOURS, with_neighbours
 from govqa.config import Settings
 from govqa.engine import Engine
 from govqa.evalanswers import AnswerRun, judge_answer
@@ -42,6 +44,20 @@ def cached_hits(engine: Engine, questions, index_dir: Path, path: Path, k: int, 
     cache.mkdir(parents=True, exist_ok=True)
     file.write_bytes(pickle.dumps(hits))
     return hits
+
+
+def widened(engine: Engine, hits: list, reach: int) -> list:
+    """Each passage with up to `reach` characters of its page on either side (experiment: page-level quoting)."""
+    pages = engine.reader.page_texts([(h.doc_id, h.page) for h in hits])
+    out = []
+    for h in hits:
+        text = pages.get((h.doc_id, h.page))
+        if text is None or h.start is None:
+            out.append(h)
+            continue
+        start, end = max(h.start - reach, 0), min(h.end + reach, len(text))
+        out.append(replace(h, text=text[start:end], start=start, end=end))
+    return out
 
 
 def precision(outcomes, lang: str | None) -> float:
@@ -63,6 +79,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/answer-hits"))
     parser.add_argument("-k", type=int, default=8)
     parser.add_argument("--misses", action="store_true", help="list the questions whose answer cites no gold page")
+    parser.add_argument("--context", type=int, default=0,
+                        help="widen every passage by this many characters of its page on each side (0: as retrieved)")
+    parser.add_argument("--context-passages", type=int, default=100, help="... only the first this many passages")
+    parser.add_argument("--neighbours", type=int, default=NEIGHBOURS,
+                        help="chunks beside the first passage on its page that the answer reads (what `govqa ask` "
+                             "does: answercontext.py); 0: the passage as retrieved")
     args = parser.parse_args()
     settings = Settings(index_dir=args.index_dir)
     engine = Engine.open(settings)
@@ -71,6 +93,10 @@ def main() -> None:
     for path in [Path(p) for p in args.questions.split(",")]:
         questions = load_questions(path)
         hits = cached_hits(engine, questions, args.index_dir, path, args.k, args.cache)
+        hits = [with_neighbours(engine.reader, question_hits, args.neighbours) for question_hits in hits]
+        if args.context:
+            hits = [widened(engine, question_hits[:args.context_passages], args.context)
+                    + question_hits[args.context_passages:] for question_hits in hits]
         print(f"\n== {path} ({len(questions)} questions)")
         print(f"{'variant':22} {'lang':4} {'n':>3} {'cited':>6} {'in psg':>6} {'abst':>6} {'abst-un':>7} "
               f"{'cit/a':>5} {'prec':>5} {'chars':>6} {'ms':>6}")

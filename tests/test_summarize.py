@@ -878,3 +878,26 @@ def test_a_passages_other_sentences_are_quoted_only_if_they_hold_a_key_term(embe
     assert [c.position for c in ExtractiveSummarizer().select(request, found, {})] == [0]
     before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), extra_needs_terms=False))
     assert [c.position for c in before.select(request, found, {})] == [0, 1]
+
+
+def test_the_answer_reads_the_chunks_beside_its_first_passage(sample_engine):
+    """The fee question's best chunk of the right page holds 「MF登録申請」; the sentence that answers, 「MF登録
+    申請は、無料で行っています。」, is in the chunk after it. The answer reads both and cites the page; the passage
+    it shows is the wider span, with the regions of both chunks."""
+    from govqa.answercontext import with_neighbours
+
+    question = "MFの登録申請に手数料は必要ですか。"
+    retrieved = sample_engine.search(question, k=8)
+    first = retrieved[0]
+    assert (first.doc_id, first.page) == ("000160131", 3) and "無料" not in first.text
+
+    widened = with_neighbours(sample_engine.reader, retrieved)[0]
+    assert widened.start <= first.start and widened.end >= first.end and first.text in widened.text
+    assert "無料で行っています" in widened.text and all(box in widened.boxes for box in first.boxes)
+    assert len(widened.boxes) > len(first.boxes)
+
+    answer = sample_engine.ask(question)
+    assert "無料で行っています。[1]" in answer.answer.replace(" ", "")
+    assert answer.hits[0].text == widened.text and (answer.citations[0].doc_id, answer.citations[0].page) == (
+        "000160131", 3)
+    assert with_neighbours(sample_engine.reader, retrieved, neighbours=0)[0] == first

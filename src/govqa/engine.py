@@ -10,6 +10,7 @@ from typing import Iterator
 from . import access as _access
 from .access import Access
 from .answer import AskEvent, answer_events, final_answer
+from .answercontext import with_neighbours
 from .build import BuildReport, build_index
 from .config import Settings
 from .embed import Embedder, MemoEmbedder, base_name, cap_query_tokens, load_embedder, tune_openmp_for_queries
@@ -135,7 +136,7 @@ class Engine:
         HTTP handler can still answer 4xx; `AskEvent.to_sse()` gives each event as an SSE frame.
         """
         summarizer = self.summarizer(llm)
-        hits = self.search(query, k=k, collections=collections)
+        hits = with_neighbours(self.reader, self.search(query, k=k, collections=collections))
         return answer_events(query.strip(), hits, summarizer, self.embedder, self.reader.tokenizer, stream=stream,
                              lexicon=self._lexicon())
 
