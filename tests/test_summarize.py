@@ -901,3 +901,16 @@ def test_the_answer_reads_the_chunks_beside_its_first_passage(sample_engine):
     assert answer.hits[0].text == widened.text and (answer.citations[0].doc_id, answer.citations[0].page) == (
         "000160131", 3)
     assert with_neighbours(sample_engine.reader, retrieved, neighbours=0)[0] == first
+
+
+def test_a_full_stop_inside_brackets_does_not_end_a_claim():
+    """A quoted sentence holding 「(以下「X」という。)」 is one claim, as it is one sentence of its passage: cut
+    there, its first half had no citation and was dropped, and the answer quoted 「に従って下さい。[1]」."""
+    answer = "無料です。[1]添付資料は、通知(以下「第4号通知」という。)に従って下さい。[1](詳細は別紙を参照。)[2]"
+
+    claims = split_claims(answer)
+
+    assert [(c.text, c.cited) for c in claims] == [("無料です。", [1]), ("添付資料は、通知(以下「第4号通知」という。)に従って下さい。", [1]),
+                                                  ("(詳細は別紙を参照。)", [2])]
+    growing = answer[:answer.index("に従って")]
+    assert growing[:complete_prefix(growing)] == "無料です。[1]"  # not complete while the sentence goes on

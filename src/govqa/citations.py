@@ -17,7 +17,7 @@ import numpy as np
 from .embed import Embedder
 from .lang import detect_lang
 from .models import Citation, DroppedSentence, Hit, RemovedCitation
-from .sentences import source_sentences, unwrap
+from .sentences import goes_on, source_sentences, unwrap
 
 # [1], [1, 2], ［1］, 【1】: the forms models write citations in.
 MARKER = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]")
@@ -112,13 +112,26 @@ def split_claims(text: str) -> list[Claim]:
     """Sentences of a draft answer, each with the [n] markers written in or right after it."""
     claims: list[Claim] = []
     start = 0
-    for end in [m.end() for m in _CLAIM_END.finditer(text)] + [len(text)]:
+    for end in _claim_ends(text) + [len(text)]:
         if end <= start:
             continue
         end += len(text[end:]) - len(text[end:].lstrip())  # the whitespace after belongs to it
         _add_claim(text[start:end], claims)
         start = end
     return claims
+
+
+def _claim_ends(text: str) -> list[int]:
+    """Where the claims of `text` end, but not at a full stop inside brackets (「(以下「MF」という。)の」): the
+    sentence goes on there, as sentences.source_sentences reads it in the passage."""
+    ends: list[int] = []
+    start = 0
+    for end in (m.end() for m in _CLAIM_END.finditer(text)):
+        if end < len(text) and not MARKER.search(text, start, end) and goes_on(text[start:end].strip(), text, end):
+            continue
+        ends.append(end)
+        start = end
+    return ends
 
 
 def _add_claim(raw: str, claims: list[Claim]) -> None:
@@ -144,7 +157,7 @@ def complete_prefix(text: str) -> int:
     A claim is complete once something other than markers and spaces follows it, since a
     `[n]` may still arrive after its full stop; the prefix takes the spaces after it too.
     """
-    for end in reversed([m.end() for m in _CLAIM_END.finditer(text)]):
+    for end in reversed(_claim_ends(text)):
         rest = text[end:]
         if any(ch not in _MARKER_CHARS for ch in rest):
             return end + len(rest) - len(rest.lstrip())

@@ -28,14 +28,14 @@ def source_sentences(text: str) -> list[str]:
     spans: list[tuple[int, int]] = []
     for start, end in sentence_spans(unwrapped):
         if spans and "\n" not in unwrapped[spans[-1][1]:start] and end - spans[-1][0] <= _LONGEST \
-                and _goes_on(unwrapped[spans[-1][0]:spans[-1][1]], unwrapped, start):
+                and goes_on(unwrapped[spans[-1][0]:spans[-1][1]], unwrapped, start):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
     return [unwrapped[s:e] for s, e in spans]
 
 
-def _goes_on(sentence: str, text: str, start: int) -> bool:
+def goes_on(sentence: str, text: str, start: int) -> bool:
     """Does the sentence so far carry on into the span at `start`: it ends inside brackets, or with a
     parenthesis that closed on its full stop (「(以下「MF」という。)」), or with half a decimal number?"""
     if _DECIMAL_CUT.search(sentence) and _DECIMAL_REST.match(text, start):
