@@ -914,3 +914,26 @@ def test_a_full_stop_inside_brackets_does_not_end_a_claim():
                                                   ("(詳細は別紙を参照。)", [2])]
     growing = answer[:answer.index("に従って")]
     assert growing[:complete_prefix(growing)] == "無料です。[1]"  # not complete while the sentence goes on
+
+
+def test_the_command_lines_sources_show_the_quoted_sentence(sample_index):
+    """`govqa ask` prints 240 characters of each cited passage: from its start, or, when the quoted sentence
+    starts further in, from just before it, so the reader sees what was quoted."""
+    import os
+    import subprocess
+    import sys
+
+    from govqa.cli import quoted_snippet
+
+    passage = "前置き。" * 80 + "MF登録申請は、無料で行っています。" + "後書き。" * 80
+    snippet = quoted_snippet(passage, "MF登録申請は、無料で行っています。[1]", 1)
+    assert snippet.startswith("…") and snippet.endswith("…") and "MF登録申請は、無料で行っています。" in snippet
+    assert quoted_snippet("短い。" * 10, "短い。[1]", 1) == "短い。" * 10
+    assert quoted_snippet(passage, "別の文。[2]", 1) == passage[:240] + "…"
+
+    result = subprocess.run([sys.executable, "-m", "govqa.cli", "ask", "MFの登録申請に手数料は必要ですか。",
+                             "--index-dir", str(sample_index)], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "COLUMNS": "300"})
+    assert result.returncode == 0, result.stderr
+    sources = result.stdout.split("Sources", 1)[1]
+    assert "無料で行っています。" in sources.split("[2]")[0]

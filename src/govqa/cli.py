@@ -188,12 +188,21 @@ def _print_answer(answer, streamed: bool) -> None:
     out.print("[bold]Sources[/bold]" if answer.citations else
               "[bold]Nearest passages[/bold]" if answer.abstained else "[bold]Passages[/bold]")
     for hit in shown:
-        snippet = " ".join(hit.text.split())
-        snippet = snippet if len(snippet) <= 240 else snippet[:240] + "…"
+        snippet = quoted_snippet(" ".join(hit.text.split()), answer.answer, hit.rank)
         out.print(f"[bold][{hit.rank}][/bold] {escape(hit.title)} [dim]({escape(hit.doc_id)}, p. {hit.page})[/dim]",
                   highlight=False, soft_wrap=True)
         out.print(f"    {escape(snippet)}", highlight=False, soft_wrap=True)
         out.print(f"    [dim]{escape(hit.url)}[/dim]", highlight=False, soft_wrap=True)
+
+
+def quoted_snippet(text: str, answer: str, n: int, width: int = 240, before: int = 40) -> str:
+    """`width` characters of a passage: from its start, or, when the first sentence the answer quotes from it
+    [n] starts too far in to be seen, from a little before that sentence."""
+    from .citations import split_claims
+
+    at = next((text.find(c.text) for c in split_claims(answer) if n in c.cited and c.text and c.text in text), 0)
+    start = 0 if at + 80 <= width else min(at - before, max(len(text) - width, 0))
+    return ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
 
 
 @app.command()
