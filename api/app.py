@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from govqa import __version__
 from govqa import audit
 from govqa.access import Access, acting_as
+from govqa.citations import split_claims
 from govqa.config import Settings
 from govqa.jobs import JobQueue
 from govqa.tokens import TokenStore
@@ -38,7 +39,7 @@ from .auth import add_access_control, link_query, request_access
 from .bodylimit import SUPPORT_BODY_BYTES, UPLOAD_SECONDS, BodyGuard, BodyLimits
 from .files import FileGuard, file_response
 from .guard import RequestGuard
-from .highlight import query_terms, term_spans
+from .highlight import query_terms, quote_spans, term_spans
 from .mcp_http import mount_mcp
 from .pageimage import MAX_WIDTH, MIN_WIDTH, PageImages
 from .reload import Reloader, reload_on_sighup, stop_sighup
@@ -173,7 +174,8 @@ def _add_routes(app: FastAPI) -> None:
             return _event_stream(engine, request, engine.ask_stream(body.query, k=body.k, llm=body.llm,
                                                                     collections=body.collections))
         answer = engine.ask(body.query, k=body.k, llm=body.llm, collections=body.collections)
-        return AskResponse(**{**answer.to_dict(), "hits": _hits_out(engine, request, answer.query, answer.hits)})
+        return AskResponse(**{**answer.to_dict(), "hits": _hits_out(engine, request, answer.query, answer.hits,
+                                                                   answer.answer)})
 
     @app.post("/support", response_model=SupportResponse, responses={**ERRORS, 413: {"model": ErrorOut}},
               tags=["authors"])
@@ -291,15 +293,19 @@ def _event_stream(engine: Engine, request: Request, events) -> StreamingResponse
                     return
                 data, hits = event.data, event.hits or (event.answer.hits if event.answer else None)
                 if hits is not None:
-                    data = {**data, "hits": [h.model_dump() for h in _hits_out(engine, request, data["query"], hits)]}
+                    answered = event.answer.answer if event.answer else ""
+                    data = {**data, "hits": [h.model_dump() for h in _hits_out(engine, request, data["query"], hits,
+                                                                               answered)]}
             yield f"event: {event.event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     return StreamingResponse(frames(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> list[HitOut]:
+def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit], answer: str = "") -> list[HitOut]:
+    """Hits as the API gives them; with the answer's text, each marks the sentences the answer quotes from it."""
     terms = query_terms(engine.reader.tokenizer, query)
+    claims = split_claims(answer) if answer else []
     out = []
     for hit in hits:
         record = engine.document(hit.doc_id)
@@ -311,6 +317,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit]) -> 
             "file_url": file_url, "publisher": record.publisher, "year": record.year, "collection": record.collection,
             "source": public_source(record),
             "highlights": term_spans(hit.text, terms),
+            "quoted": quote_spans(hit.text, [c.text for c in claims if hit.rank in c.cited]),
             "image_url": _image_route(request, record, hit.page), "pages": record.pages, "kind": record.kind,
             "ocr": read_by_ocr(record, hit.page, hit.end),
         }))

@@ -1,4 +1,5 @@
-"""Where the query's terms occur in a passage, so the page can mark them without guessing at Japanese words."""
+"""Where the query's terms, and the answer's quotations, occur in a passage, so the page can mark them without
+guessing at Japanese words."""
 
 from __future__ import annotations
 
@@ -61,3 +62,24 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def quote_spans(text: str, quotes: list[str]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping [start, end) code-point spans of `text` that these quotations of it cover.
+
+    A quotation is the passage's sentence with its line breaks undone and its spaces collapsed, so it is
+    found with the whitespace of both left out; a paraphrase (an LLM's answer) is not found and marks nothing.
+    """
+    compact, origin = [], []
+    for i, char in enumerate(text):
+        if not char.isspace():
+            compact.append(char)
+            origin.append(i)
+    joined = "".join(compact)
+    spans = []
+    for quote in quotes:
+        needle = "".join(quote.split())
+        at = joined.find(needle) if needle else -1
+        if at != -1:
+            spans.append((origin[at], origin[at + len(needle) - 1] + 1))
+    return _merge(spans)

@@ -74,6 +74,9 @@ class HitOut(_Response):
     year: int | None = None
     highlights: list[tuple[int, int]] = Field(
         default_factory=list, description="[start, end) code-point offsets in `text` of the query's terms.")
+    quoted: list[tuple[int, int]] = Field(
+        default_factory=list, description="/ask: [start, end) code-point offsets in `text` of the sentences the "
+                                          "answer quotes from this passage (empty for search and paraphrases).")
     collection: str = Field("default", description="The collection the document belongs to.")
     boxes: list[list[float]] = Field(
         default_factory=list, description="The passage's line rectangles on its page, [x0, y0, x1, y1] page-relative "

@@ -475,3 +475,17 @@ def test_govqa_serve_on_a_busy_port_fails_in_one_line(api_index):
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert "cannot listen" in result.stderr
+
+
+def test_ask_marks_the_sentences_its_answer_quotes(sample_client):
+    """/ask gives each passage the code-point spans of the sentences the answer quotes from it, found in the
+    passage's own text (line breaks and all); /search marks none."""
+    body = sample_client.post("/ask", json={"query": "MFの登録申請に手数料は必要ですか。"}).json()
+    first = body["hits"][0]
+    assert "無料で行っています。[1]" in body["answer"].replace(" ", "")
+    quoted = ["".join(first["text"][start:end].split()) for start, end in first["quoted"]]
+    assert "MF登録申請は、無料で行っています。" in quoted
+    cited = {c["n"] for c in body["citations"]}
+    assert all(not hit["quoted"] for hit in body["hits"] if hit["rank"] not in cited)
+    searched = sample_client.post("/search", json={"query": "MFの登録申請に手数料は必要ですか。"}).json()
+    assert all(hit["quoted"] == [] for hit in searched["hits"])

@@ -21,7 +21,10 @@ def test_post_ask_streams_hits_checked_sentences_then_the_answer(sample_api_url)
     names = [name for name, _ in events]
     assert names[0] == "hits" and names[-1] == "answer" and set(names[1:-1]) == {"delta"}
     hits, final = events[0][1], events[-1][1]
-    assert hits["hits"] == plain["hits"] == final["hits"]  # the same hits as /ask, server URLs included
+    assert plain["hits"] == final["hits"]  # the same hits as /ask, server URLs included
+    # ... which the first event gives before there is an answer to mark quotations of
+    assert hits["hits"] == [{**hit, "quoted": []} for hit in final["hits"]]
+    assert any(hit["quoted"] for hit in final["hits"]) and not any(hit["quoted"] for hit in hits["hits"])
     assert "".join(data["text"] for name, data in events if name == "delta").strip() == final["answer"]
     assert {k: final[k] for k in ("answer", "citations", "llm", "abstained")} == \
            {k: plain[k] for k in ("answer", "citations", "llm", "abstained")}

@@ -86,3 +86,20 @@ def test_a_stream_cut_before_the_answer_still_shows_the_passages(sample_api_url,
                                                     timeout=WAIT_MS)
     expect(page.locator("#status.status-drafting")).to_have_count(0)
     assert page.problems == []
+
+
+def test_the_sentence_the_answer_quotes_is_underlined_in_its_passage(sample_api_url, page):
+    """After the answer, its quotation is marked in the card it comes from, the query's terms still marked
+    inside it; the page stays free of accessibility violations."""
+    from playwright.sync_api import expect
+
+    page.goto(sample_api_url + "/")
+    page.fill("#q", "MFの登録申請に手数料は必要ですか。")
+    page.press("#q", "Enter")
+    quoted = page.locator(".card .passage mark.quoted")
+    expect(quoted.first).to_be_visible(timeout=WAIT_MS)
+    assert "無料で行っています。" in "".join(quoted.first.inner_text().split())
+    assert page.locator(".card .passage mark.quoted mark").count() >= 1  # 「MF」「登録」「申請」 inside it
+    expect(page.locator("#answer-note")).to_contain_text("underlined")
+    assert_accessible(page, "an answer with its quotation marked in the passage")
+    assert page.problems == []

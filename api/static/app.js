@@ -374,6 +374,7 @@
     else if (message) text.append(el(answer ? "small" : "span", "answer-fallback", (answer ? " " : "") + message));
     text.hidden = !text.childNodes.length;
     if (answer && !abstained) listSources(citations, cards);
+    if (answer && !abstained) markQuoted(data.hits, cards);
     $("answer-note").hidden = !answer || abstained;
     panel.hidden = false;
   }
@@ -426,6 +427,39 @@
       item.append(document.createTextNode(" " + title + " — " + t("page", { n: citation.page })));
       list.append(item);
     }
+  }
+
+  // The sentences the answer quotes, marked in the passages they come from (a paraphrase marks nothing).
+  function markQuoted(hits, cards) {
+    for (const hit of Array.isArray(hits) ? hits : []) {
+      const card = cards.get(hit.doc_id + "\u0000" + hit.page);
+      if (!card || !Array.isArray(hit.quoted) || !hit.quoted.length) continue;
+      const passage = card.querySelector(".passage");
+      if (!passage || String(card.hit.text || "") !== String(hit.text || "")) continue;
+      passage.replaceChildren();
+      appendQuoted(passage, String(hit.text || ""), hit.highlights, hit.quoted);
+    }
+  }
+
+  // quoted and highlights are [start, end) code-point offsets; the query's terms stay marked inside a quotation.
+  function appendQuoted(parent, text, highlights, quoted) {
+    const chars = Array.from(text);
+    const terms = Array.isArray(highlights) ? highlights : [];
+    const part = (target, start, end) => appendHighlighted(target, chars.slice(start, end).join(""), terms
+      .map((s) => [Math.max(Number(s[0]) || 0, start) - start, Math.min(Number(s[1]) || 0, end) - start])
+      .filter((s) => s[1] > s[0]));
+    let at = 0;
+    for (const span of quoted) {
+      const start = Math.max(at, Math.min(chars.length, Number(span[0]) || 0));
+      const end = Math.max(start, Math.min(chars.length, Number(span[1]) || 0));
+      if (end <= start) continue;
+      if (start > at) part(parent, at, start);
+      const mark = el("mark", "quoted");
+      part(mark, start, end);
+      parent.append(mark);
+      at = end;
+    }
+    if (at < chars.length) part(parent, at, chars.length);
   }
 
   function focusCard(card) {
