@@ -333,26 +333,21 @@ class IndexReader:
     def chunks(self, rows: list[int]) -> dict[int, StoredChunk]:
         if not rows:
             return {}
-        marks = ",".join("?" * len(rows))
-        if self.has_boxes:
-            cursor = self._db().execute(
-                f'SELECT c.id, doc_id, page, start, "end", text, heading, lang, b.boxes FROM chunks c '
-                f'LEFT JOIN chunk_boxes b ON b.id = c.id WHERE c.id IN ({marks})', [int(r) for r in rows])
-            return {row[0]: StoredChunk(*row[:8], boxes_json=row[8] or "") for row in cursor}
-        cursor = self._db().execute(
-            f'SELECT id, doc_id, page, start, "end", text, heading, lang FROM chunks WHERE id IN ({marks})',
-            [int(r) for r in rows])
-        return {row[0]: StoredChunk(*row) for row in cursor}
+        found = self._select_chunks(f"c.id IN ({','.join('?' * len(rows))})", [int(r) for r in rows])
+        return {chunk.row: chunk for chunk in found}
 
     def page_chunks(self, doc_id: str, page: int) -> list[StoredChunk]:
         """The chunks of one page in their order on it (an index built before chunks_by_page reads them all)."""
+        return self._select_chunks("doc_id = ? AND page = ? ORDER BY start", [doc_id, page])
+
+    def _select_chunks(self, where: str, params: list) -> list[StoredChunk]:
+        """Chunks matching an SQL condition on `chunks c`, with their regions where the index kept them."""
         if self.has_boxes:
-            cursor = self._db().execute(
-                'SELECT c.id, doc_id, page, start, "end", text, heading, lang, b.boxes FROM chunks c '
-                'LEFT JOIN chunk_boxes b ON b.id = c.id WHERE doc_id = ? AND page = ? ORDER BY start', (doc_id, page))
+            cursor = self._db().execute('SELECT c.id, doc_id, page, start, "end", text, heading, lang, b.boxes '
+                                        f'FROM chunks c LEFT JOIN chunk_boxes b ON b.id = c.id WHERE {where}', params)
             return [StoredChunk(*row[:8], boxes_json=row[8] or "") for row in cursor]
-        cursor = self._db().execute('SELECT id, doc_id, page, start, "end", text, heading, lang FROM chunks '
-                                    'WHERE doc_id = ? AND page = ? ORDER BY start', (doc_id, page))
+        cursor = self._db().execute(f'SELECT c.id, doc_id, page, start, "end", text, heading, lang FROM chunks c '
+                                    f'WHERE {where}', params)
         return [StoredChunk(*row) for row in cursor]
 
     def page_text(self, doc_id: str, page: int) -> str | None:
