@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from govqa import __version__
 from govqa import audit
 from govqa.access import Access, acting_as
-from govqa.citations import split_claims
+from govqa.citations import sentences_citing
 from govqa.config import Settings
 from govqa.jobs import JobQueue
 from govqa.tokens import TokenStore
@@ -305,7 +305,7 @@ def _event_stream(engine: Engine, request: Request, events) -> StreamingResponse
 def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit], answer: str = "") -> list[HitOut]:
     """Hits as the API gives them; with the answer's text, each marks the sentences the answer quotes from it."""
     terms = query_terms(engine.reader.tokenizer, query)
-    claims = split_claims(answer) if answer else []
+    citing = sentences_citing(answer) if answer else {}
     out = []
     for hit in hits:
         record = engine.document(hit.doc_id)
@@ -317,7 +317,7 @@ def _hits_out(engine: Engine, request: Request, query: str, hits: list[Hit], ans
             "file_url": file_url, "publisher": record.publisher, "year": record.year, "collection": record.collection,
             "source": public_source(record),
             "highlights": term_spans(hit.text, terms),
-            "quoted": quote_spans(hit.text, [c.text for c in claims if hit.rank in c.cited]),
+            "quoted": quote_spans(hit.text, citing.get(hit.rank, [])),
             "image_url": _image_route(request, record, hit.page), "pages": record.pages, "kind": record.kind,
             "ocr": read_by_ocr(record, hit.page, hit.end),
         }))

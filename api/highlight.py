@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from govqa.citations import find_quotes
+
 _LATIN_WORD = re.compile(r"[0-9a-z]")
 _PLURALS = ("es", "s")
 
@@ -64,22 +66,8 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def quote_spans(text: str, quotes: list[str]) -> list[tuple[int, int]]:
-    """Sorted, non-overlapping [start, end) code-point spans of `text` that these quotations of it cover.
 
-    A quotation is the passage's sentence with its line breaks undone and its spaces collapsed, so it is
-    found with the whitespace of both left out; a paraphrase (an LLM's answer) is not found and marks nothing.
-    """
-    compact, origin = [], []
-    for i, char in enumerate(text):
-        if not char.isspace():
-            compact.append(char)
-            origin.append(i)
-    joined = "".join(compact)
-    spans = []
-    for quote in quotes:
-        needle = "".join(quote.split())
-        at = joined.find(needle) if needle else -1
-        if at != -1:
-            spans.append((origin[at], origin[at + len(needle) - 1] + 1))
-    return _merge(spans)
+def quote_spans(text: str, quotes: list[str]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping [start, end) code-point spans of `text` that these quotations of it cover (an
+    answer's sentences citing it; a paraphrase marks nothing)."""
+    return _merge(find_quotes(text, quotes))

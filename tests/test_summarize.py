@@ -930,6 +930,8 @@ def test_the_command_lines_sources_show_the_quoted_sentence(sample_index):
     assert snippet.startswith("…") and snippet.endswith("…") and "MF登録申請は、無料で行っています。" in snippet
     assert quoted_snippet("短い。" * 10, "短い。[1]", 1) == "短い。" * 10
     assert quoted_snippet(passage, "別の文。[2]", 1) == passage[:240] + "…"
+    wrapped = passage.replace("無料で行って", "無料で\n行って")  # the page's line break inside the quotation
+    assert "MF登録申請は、無料で 行っています。" in quoted_snippet(wrapped, "MF登録申請は、無料で行っています。[1]", 1)
 
     result = subprocess.run([sys.executable, "-m", "govqa.cli", "ask", "MFの登録申請に手数料は必要ですか。",
                              "--index-dir", str(sample_index)], capture_output=True, text=True, timeout=600,

@@ -134,6 +134,36 @@ def _claim_ends(text: str) -> list[int]:
     return ends
 
 
+def sentences_citing(answer: str) -> dict[int, list[str]]:
+    """The sentences of an answer that cite each passage [n], by n."""
+    citing: dict[int, list[str]] = {}
+    for claim in split_claims(answer):
+        for n in claim.cited if claim.text else []:
+            citing.setdefault(n, []).append(claim.text)
+    return citing
+
+
+def find_quotes(text: str, quotes: list[str]) -> list[tuple[int, int]]:
+    """[start, end) code-point spans of `text` where these quotations of it occur, in their order.
+
+    A quotation is the passage's sentence with its line breaks undone and its spaces collapsed, so it is
+    found with the whitespace of both left out; a paraphrase (an LLM's answer) is not found.
+    """
+    compact, origin = [], []
+    for i, char in enumerate(text):
+        if not char.isspace():
+            compact.append(char)
+            origin.append(i)
+    joined = "".join(compact)
+    spans = []
+    for quote in quotes:
+        needle = "".join(quote.split())
+        at = joined.find(needle) if needle else -1
+        if at != -1:
+            spans.append((origin[at], origin[at + len(needle) - 1] + 1))
+    return spans
+
+
 def _add_claim(raw: str, claims: list[Claim]) -> None:
     trailing = raw[len(raw.rstrip()):]
     separator = "\n" if "\n" in trailing else (" " if trailing else "")

@@ -188,7 +188,7 @@ def _print_answer(answer, streamed: bool) -> None:
     out.print("[bold]Sources[/bold]" if answer.citations else
               "[bold]Nearest passages[/bold]" if answer.abstained else "[bold]Passages[/bold]")
     for hit in shown:
-        snippet = quoted_snippet(" ".join(hit.text.split()), answer.answer, hit.rank)
+        snippet = quoted_snippet(hit.text, answer.answer, hit.rank)
         out.print(f"[bold][{hit.rank}][/bold] {escape(hit.title)} [dim]({escape(hit.doc_id)}, p. {hit.page})[/dim]",
                   highlight=False, soft_wrap=True)
         out.print(f"    {escape(snippet)}", highlight=False, soft_wrap=True)
@@ -196,11 +196,12 @@ def _print_answer(answer, streamed: bool) -> None:
 
 
 def quoted_snippet(text: str, answer: str, n: int, width: int = 240, before: int = 40) -> str:
-    """`width` characters of a passage: from its start, or, when the first sentence the answer quotes from it
-    [n] starts too far in to be seen, from a little before that sentence."""
-    from .citations import split_claims
+    """`width` characters of a passage, its whitespace collapsed: from its start, or, when the first sentence the
+    answer quotes from it [n] starts too far in to be seen, from a little before that sentence."""
+    from .citations import find_quotes, sentences_citing
 
-    at = next((text.find(c.text) for c in split_claims(answer) if n in c.cited and c.text and c.text in text), 0)
+    found = find_quotes(text, sentences_citing(answer).get(n, []))
+    text, at = " ".join(text.split()), len(" ".join(text[:min(found)[0]].split())) if found else 0
     start = 0 if at + 80 <= width else min(at - before, max(len(text) - width, 0))
     return ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
 
