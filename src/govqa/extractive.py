@@ -283,8 +283,7 @@ class ExtractiveSummarizer:
                 if scores[n] < scores[order[0]] - (max(margin, p.neighbour_within)
                                                    if neighbour and p.neighbour_within is not None else margin):
                     continue  # a page further on, or of another document, is held to the narrower margin
-                if (hit.doc_id, hit.page) not in {(request.passages[c.n - 1].doc_id, request.passages[c.n - 1].page)
-                                                  for c in chosen}:
+                if (hit.doc_id, hit.page) not in _pages(request, chosen):
                     extra = self._from_passage([c for c in found if c.n == n], 1)
                     if extra and extra[0].score >= max(c.score for c in chosen) - p.second_sentence_within:
                         chosen += extra
@@ -297,7 +296,7 @@ class ExtractiveSummarizer:
 
     def _figures(self, request: SummaryRequest, chosen: list[Candidate]) -> list[Candidate]:
         """The captions, on other pages of the passages, of the figures and tables the quoted sentences refer to."""
-        cited = {(request.passages[c.n - 1].doc_id, request.passages[c.n - 1].page) for c in chosen}
+        cited = _pages(request, chosen)
         captions: list[Candidate] = []
         for c in chosen:
             doc_id = request.passages[c.n - 1].doc_id
@@ -340,6 +339,11 @@ class ExtractiveSummarizer:
             return ""
         cover = self.score(request, found, self.terms(request))
         return _join(self.select(request, found, cover))
+
+
+def _pages(request: SummaryRequest, chosen: list[Candidate]) -> set[tuple[str, int]]:
+    """The (document, page) of each passage the chosen quotations come from."""
+    return {(request.passages[c.n - 1].doc_id, request.passages[c.n - 1].page) for c in chosen}
 
 
 def _join(chosen: list[Candidate]) -> str:
