@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/answer-hits"))
     parser.add_argument("-k", type=int, default=8)
     parser.add_argument("--misses", action="store_true", help="list the questions whose answer cites no gold page")
+    parser.add_argument("--changed", action="store_true",
+                        help="list the questions whose cited pages differ between the first variant and each other")
     parser.add_argument("--context", type=int, default=0,
                         help="widen every passage by this many characters of its page on each side (0: as retrieved)")
     parser.add_argument("--context-passages", type=int, default=100, help="... only the first this many passages")
@@ -100,6 +102,7 @@ def main() -> None:
         print(f"\n== {path} ({len(questions)} questions)")
         print(f"{'variant':22} {'lang':4} {'n':>3} {'cited':>6} {'in psg':>6} {'abst':>6} {'abst-un':>7} "
               f"{'cit/a':>5} {'prec':>5} {'chars':>6} {'ms':>6}")
+        first_cited = None
         for name, summarizer in summarizers.items():
             outcomes, times = [], []
             for question, question_hits in zip(questions, hits):
@@ -117,6 +120,15 @@ def main() -> None:
                       f"{m['abstain_answerable']:6.3f} {un:>7} {m['citations']:5.2f} {precision(outcomes, lang):5.2f} "
                       f"{m['answer_chars']:6.0f} "
                       f"{statistics.median(o.latency_ms for o in outcomes if lang in (None, o.question.lang)):6.0f}")
+            if args.changed and first_cited is None:
+                first_cited = outcomes
+            elif args.changed:
+                for before, after in zip(first_cited, outcomes):
+                    if before.cited != after.cited:
+                        mark = {(False, True): "+", (True, False): "-"}.get((before.gold_cited, after.gold_cited), "=")
+                        print(f"   {mark} line {after.question.line} ({after.question.lang}) "
+                              f"{' '.join(f'{d[:14]}:{p}' for d, p in before.cited)} -> "
+                              f"{' '.join(f'{d[:14]}:{p}' for d, p in after.cited)}: {after.question.question[:50]}")
             if args.misses:
                 for o in outcomes:
                     if o.question.answerable and not o.gold_cited:
