@@ -50,3 +50,4 @@ VARIANTS.update({f"cross{m}-3pages": _policy(cross_language_within=m, cross_lang
 VARIANTS.update({f"cross{m}-4pages": _policy(cross_language_within=m, cross_language_pages=4) for m in (0.5,)})
 VARIANTS["no-figures"] = _policy(figure_pages=False)  # before a sentence's figure on another page was quoted
 VARIANTS["extra-any"] = _policy(extra_needs_terms=False)  # before: a passage's other sentences need no key term
+VARIANTS["any-first"] = _policy(needs_terms=False)  # before: a passage sharing no key term with the question is quoted

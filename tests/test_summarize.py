@@ -880,6 +880,24 @@ def test_a_passages_other_sentences_are_quoted_only_if_they_hold_a_key_term(embe
     assert [c.position for c in before.select(request, found, {})] == [0, 1]
 
 
+def test_a_passage_that_shares_no_key_term_with_the_question_is_not_quoted(embedder, tokenize):
+    """Retrieval's first page is a report's notes (rounding, copyright); none of its sentences says a word of the
+    question. The answer quotes the page that does, however much lower retrieval put it."""
+    from dataclasses import replace
+
+    from govqa.extractive import ExtractivePolicy, ExtractiveSummarizer
+
+    notes = hit(1, "本資料に掲載しているグラフ内の数値の合計は、小数点以下の端数処理のため100%にならない場合があります。",
+                doc_id="report", page=2)
+    answering = hit(2, "導入に当たっての課題として、セキュリティ上のリスクが最も多く挙げられた。", doc_id="report", page=14)
+    request = SummaryRequest(query="AIサービスの導入を阻害する主な要因は何ですか。", lang="ja",
+                             passages=[notes, answering], embedder=embedder, tokenize=tokenize)
+
+    assert ExtractiveSummarizer().summarize(request) == "導入に当たっての課題として、セキュリティ上のリスクが最も多く挙げられた。[2]"
+    before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), needs_terms=False))
+    assert before.summarize(request).endswith("場合があります。[1]")
+
+
 def test_the_answer_reads_the_chunks_beside_its_first_passage(sample_engine):
     """The fee question's best chunk of the right page holds 「MF登録申請」; the sentence that answers, 「MF登録
     申請は、無料で行っています。」, is in the chunk after it. The answer reads both and cites the page; the passage

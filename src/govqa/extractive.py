@@ -69,6 +69,9 @@ class ExtractivePolicy:
     dense_weight: float = 0.05  # the passage's own cosine with the question, per 0.01 below the best passage's
     within_best: float = 0.15  # other sentences of the chosen passage within this of its best
     extra_needs_terms: bool = True  # ... that hold at least one of the question's key terms
+    # A passage none of whose sentences holds one of the question's key terms (a page of notes on rounding, a
+    # cover) is not quoted while another passage's sentences hold one.
+    needs_terms: bool = True
     second_within: float | None = 0.3  # also quote the best sentence of a second page this close; None: never
     second_sentence_within: float = 1.0  # ... if its sentence scores this close to the first's (0-0.3: lost)
     # ... or, if that second page is the next or previous page of the first's document (a table or a list
@@ -267,6 +270,9 @@ class ExtractiveSummarizer:
         p = self.policy
         scores = self.passage_scores(request, found, cover)
         order = sorted(scores, key=lambda n: (-scores[n], n))
+        if p.needs_terms:
+            matching = {c.n for c in found if c.matched > 0}
+            order = [n for n in order if n in matching] or order
         chosen = self._from_passage([c for c in found if c.n == order[0]], p.max_sentences)
         if p.second_within is not None:
             first = request.passages[order[0] - 1]
