@@ -63,8 +63,11 @@ HYBRID = {
     **{f"hybrid-prox{int(w * 100):02d}": FusionConfig(proximity_weight=w) for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)},
     **{f"hybrid-prox-chars{c}": FusionConfig(proximity_chars=c) for c in (40, 60, 120)},
     **{f"hybrid-prox-pages{n}": FusionConfig(proximity_pages=n) for n in (15, 30)},
+    # The query embedded with the request closing its sentences (「…説明してください」), as before stop 22.
+    "hybrid-embed-request": FusionConfig(embed_request=True),
 }
 LEXICAL = {
+    "dense-embed-request": ("dense", FusionConfig(embed_request=True)),
     "page-bm25-qw": ("page-lexical", FusionConfig(question_words=True)),
     "bm25-qw": ("lexical", FusionConfig(question_words=True)),
 }

@@ -439,6 +439,48 @@ def test_hits_report_the_questions_own_cosine_and_japanese_questions_embed_once(
     assert embedder.queries == ["MF登録の申請手数料はいくらか"]
 
 
+def test_the_request_closing_a_question_is_not_embedded():
+    """「…について詳しく説明してください。」 asks for a way of answering, not for anything a page says: the query
+    embedding reads what is asked. A question that is all request, or has none, is embedded whole."""
+    from govqa.search.querywords import without_request
+
+    assert without_request("住宅ローンの PD を推計する主な手法と、その手法の特徴について教えてください。") == \
+        "住宅ローンの PD を推計する主な手法と、その手法の特徴について。"
+    assert without_request("火災保険の収益改善策を講じているか、具体的な例を挙げて説明してください。さらに、利益への影響に"
+                           "ついても教えてください。") == "火災保険の収益改善策を講じているか。さらに、利益への影響についても。"
+    assert without_request("2017年度から2021年度までのどの年が最も高かったか？また、その理由についても説明しなさい。") == \
+        "2017年度から2021年度までのどの年が最も高かったか？また、その理由についても。"
+    assert without_request("高リスク地域の料率体系をどのように設計すべきか、具体的な配慮点を述べなさい。") == \
+        "高リスク地域の料率体系をどのように設計すべきか、具体的な配慮点を。"
+    for whole in ("MF登録の申請手数料はいくらか", "説明してください。", "手順を教えてください",
+                  "What is a master file? Please explain.", "記載例を参照してください。に関する問い"):
+        assert without_request(whole) == whole
+
+
+def test_retrieval_embeds_the_question_without_its_request(sample_engine):
+    """The hits' cosine is the one of the question without 「…を教えてください」, and the lexical side still reads the
+    question whole; FusionConfig(embed_request=True) embeds it as written (as before stop 22)."""
+    from govqa.search.fusion import FusionConfig
+    from govqa.search.retrieve import retrieve
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner, self.id, self.dim, self.queries = inner, inner.id, inner.dim, []
+
+        def embed_query(self, text):
+            self.queries.append(text)
+            return self.inner.embed_query(text)
+
+    embedder = Counting(sample_engine.embedder)
+    hits = retrieve(sample_engine.reader, embedder, "MF登録申請の手数料について教えてください。", k=5)
+    assert embedder.queries == ["MF登録申請の手数料について。"]
+    assert (hits[0].doc_id, hits[0].page) == ("000160131", 3)
+    embedder.queries.clear()
+    retrieve(sample_engine.reader, embedder, "MF登録申請の手数料について教えてください。", k=5,
+             config=FusionConfig(embed_request=True))
+    assert embedder.queries == ["MF登録申請の手数料について教えてください。"]
+
+
 # --- pages whose text layer is unreadable (garbled.py) --------------------------------------
 
 def test_a_page_whose_fonts_have_no_unicode_map_is_read_by_ocr_and_cached(tmp_path):

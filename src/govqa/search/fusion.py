@@ -49,6 +49,8 @@ class FusionConfig:
     # mhlw / guideline / allganize-dev (0.25-1.5 measured, docs/retrieval.md).
     page_weight: float = 0.5
     page_candidates: int = 50
+    # The query embedding reads the question without the request closing its sentences (querywords.without_request).
+    embed_request: bool = False
     question_words: bool = False  # drop interrogatives and politeness from the lexical query (querywords.py)
     # BM25 of the passage's document (title, headings, first page), normalised by the best: finds the
     # right document first when several answer in other words (guideline set +0.04 MRR).

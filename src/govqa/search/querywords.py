@@ -8,6 +8,8 @@ question's topic. The lists are grammar, not topics: lemmas as `lexical.Tokenize
 
 from __future__ import annotations
 
+import re
+
 _JA = frozenset(
     # interrogatives (どのような -> どの + よう)
     "何 なに どの どう どんな どれ どこ どちら いつ 誰 だれ なぜ 何故 いくつ いくら どういう どのよう よう "
@@ -29,3 +31,19 @@ def content_words(tokens: list[str]) -> list[str]:
 def asks(tokens: list[str]) -> bool:
     """Is a term made only of question words (「説明」, 「挙げる」, "explain")? It says nothing a page could hold."""
     return bool(tokens) and all(t in _JA or t in _EN for t in tokens)
+
+
+# The request that closes a Japanese question's sentence: 「…について詳しく説明してください。」, 「具体的な例を挙げて説明して
+# ください」, 「…を述べなさい」, 「…を教えてください」. What is asked stays; how to answer goes.
+_REQUEST = re.compile(
+    r"[、,]?\s*(?:それぞれ|具体的に|具体的な?例を挙げて|例を挙げて|詳しく|詳細に|簡潔に|わかりやすく|分かりやすく)?\s*"
+    r"(?:(?:説明|解説|提示|列挙|紹介)(?:して|し)?|教えて|示して|示し|挙げて|挙げ|述べて|述べ|答えて|答え)\s*"
+    r"(?:ください|下さい|なさい)(?=\s*[。.!！]|\s*$)")
+
+
+def without_request(query: str) -> str:
+    """The question with the requests that close its sentences left out (「…の特徴について教えてください。」 →
+    「…の特徴について。」): the embedder reads what is asked, in fewer tokens (~0.7 ms each here). The question
+    whole if little else would be left."""
+    kept = _REQUEST.sub("", query).strip()
+    return kept if len(kept) >= 8 else query

@@ -15,7 +15,7 @@ from .candidates import dense_candidates, lexical_candidates, penalise_short, sc
 from .crosslingual import Lexicon
 from .fusion import Candidate, FusionConfig, fuse
 from .proximity import Proximity, word_weights
-from .querywords import content_words
+from .querywords import content_words, without_request
 
 # The modes a user chooses from. Research variants (earlier defaults, levers measured against
 # them: docs/retrieval.md) are registered by bench/variants.py through register_variant.
@@ -55,7 +55,8 @@ def retrieve(reader: IndexStore, embedder: Embedder, query: str, k: int = 10, mo
     tokens = content_words(tokens) if config.question_words else tokens
     if mode == "page-lexical":
         return page_hits(reader, tokens, k, allowed)
-    query_vector = embedder.embed_query(query) if mode in ("hybrid", "dense") else None
+    query_vector = (embedder.embed_query(query if config.embed_request else without_request(query))
+                    if mode in ("hybrid", "dense") else None)
     dense = dense_candidates(reader, query_vector, n, allowed) if query_vector is not None else []
     share = script_share(reader, dense, query_lang, config.share_window) if dense else 1.0
     # Passages are read before fusion only for what reads their text: the other-script paths and the
