@@ -51,3 +51,4 @@ VARIANTS.update({f"cross{m}-4pages": _policy(cross_language_within=m, cross_lang
 VARIANTS["no-figures"] = _policy(figure_pages=False)  # before a sentence's figure on another page was quoted
 VARIANTS["extra-any"] = _policy(extra_needs_terms=False)  # before: a passage's other sentences need no key term
 VARIANTS["any-first"] = _policy(needs_terms=False)  # before: a passage sharing no key term with the question is quoted
+VARIANTS.update({f"passages{n}": _policy(passages=n) for n in (3, 6, 8)})
