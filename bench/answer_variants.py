@@ -52,3 +52,4 @@ VARIANTS["no-figures"] = _policy(figure_pages=False)  # before a sentence's figu
 VARIANTS["extra-any"] = _policy(extra_needs_terms=False)  # before: a passage's other sentences need no key term
 VARIANTS["any-first"] = _policy(needs_terms=False)  # before: a passage sharing no key term with the question is quoted
 VARIANTS.update({f"passages{n}": _policy(passages=n) for n in (3, 6, 8)})
+VARIANTS["axis-rows"] = _policy(axis_rows=True)  # before: rows of a chart's axis ticks quoted

@@ -561,7 +561,8 @@ def test_a_passage_gives_a_quantity_in_the_unit_asked_for():
     ("5) オンプレミス等と連携するシステム形態について ................ 11", "a table of contents' entry"),
 ])
 def test_fragments_cut_by_the_chunker_or_by_ocr_are_not_quoted(sentence, why):
-    from govqa.extractive import ExtractivePolicy, quote_kind
+    from govqa.extractive import ExtractivePolicy
+    from govqa.quotable import quote_kind
 
     assert quote_kind(sentence, ExtractivePolicy(), first=False) is None, why  # not a sentence, item or row either
     assert quote_kind("申請書の表紙(鑑)については、住所、氏名は外国語でも記載可能です。", ExtractivePolicy(),
@@ -685,11 +686,38 @@ def test_the_pages_english_example_question_is_answered_from_its_right_page(samp
     ("注2)加入状況の各項目は、加入一世帯あたりの平均。", "sentence"),  # a note's label is not a cut bracket
     ("(28.0万円)注1)全生保は、民保(かんぽ生命を含む)を含む。", "sentence"),
     ("イ) 申請書には登録番号を記載すること。", "sentence"),
+    # a chart's axis ticks, with the chart's title run into them: nothing a reader can check
+    ("14 12 10 8 6 4 2自然災害の発生件数(単位:件数) 0 2000 2001 2002 2003 2004 2005", None),
+    ("図表7-1 2021 年 預貯金残高都道府県別分布・増加率(兆円) 400 350 300 250 200 150 100 50", None),
+    # ... but a row of data that a chart's scale runs into is still a row
+    ("0% 20% 40% 60% 80% 100%選定基準、申請・認可プロセス 19.4% 23.1% 13.4% 24.1% 20.0%営業秘密情報の扱い 17.4% 22.0% "
+     "17.6% 23.4% 19.6%", "row"),
+    ("都道府県: 愛知県; 2001 年預貯金残高: 748; 2011 年預貯金残高: 757; 2021 年順位: 4", "row"),
 ])
 def test_list_items_and_table_rows_are_quoted_as_what_they_are(line, kind):
-    from govqa.extractive import ExtractivePolicy, quote_kind
+    from govqa.extractive import ExtractivePolicy
+    from govqa.quotable import quote_kind
 
     assert quote_kind(line, ExtractivePolicy(), first=False) == kind
+
+
+def test_a_charts_axis_is_not_quoted_but_its_page_is_still_cited(embedder, tokenize):
+    """A chart's page read as text: its axis ticks and title on one line, the commentary below. The answer quotes
+    the commentary, not 「14 12 10 8 6 4 2…」; with `axis_rows` (before) the ticks were quoted first."""
+    from dataclasses import replace
+
+    from govqa.extractive import ExtractivePolicy, ExtractiveSummarizer
+
+    chart = hit(1, "14 12 10 8 6 4 2自然災害の発生件数(単位:件数) 0 2000 2001 2002 2003 2004 2005 2006\n"
+                   "主な風水災等による保険金支払額は、2018 年度、2019 年度の2 年に亘って、1 兆円を超えている。",
+                doc_id="hoken", page=5)
+    request = SummaryRequest(query="自然災害の保険金支払額が最も高かった年度は", lang="ja", passages=[chart],
+                             embedder=embedder, tokenize=tokenize)
+
+    answer = ExtractiveSummarizer().summarize(request)
+    assert answer == "主な風水災等による保険金支払額は、2018 年度、2019 年度の2 年に亘って、1 兆円を超えている。[1]"
+    before = ExtractiveSummarizer(policy=replace(ExtractivePolicy(), axis_rows=True)).summarize(request)
+    assert before.startswith("14 12 10 8 6 4 2自然災害の発生件数")
 
 
 def test_a_slide_of_list_items_is_quoted_rather_than_prose_from_a_lower_page(embedder, tokenize):

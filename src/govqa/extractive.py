@@ -17,39 +17,15 @@ from dataclasses import dataclass, field
 
 from .answerfocus import question_focus, gives
 from .answerterms import Term, normalise, question_terms, translating
-from .chunk import heading_of
 from .config import Settings
 from .lang import detect_lang
+from .quotable import SENTENCE_END, is_question, quote_kind
 from .sentences import source_sentences
 from .summarize import SummaryRequest
 
-_SENTENCE_END = re.compile(r"[。！？.!?][」』）)\"']*$")
-_QUESTION = re.compile(
-    r"(?:か|でしょうか|ですか|ますか)[。？?]?[」』）)]*$"  # Japanese question endings
-    r"|[？?][」』）)\"']*$"
-    r"|^\s*[(（]?\s*(?:問|Q)\s*[0-9０-９]*\s*[)）]"  # (問3) / Q3) opening a question block
-    r"|[(（]\s*問\s*[0-9０-９]+\s*[)）](?!\s*を)"  # ... but not "(問5)を参照"
-)
-# A sentence never starts with a particle, an inflection or closing punctuation: the chunk began mid-sentence.
-_CUT_START = re.compile(r"^[をにがはのへでてんっゃゅょーるれりくずねぁぃぅぇぉ、。，．,.)）」』\]］〕]|^[a-z]")
-# Slide decks and tables state their facts as list items ("・中小企業は…", "○登録取消しの日から5年…")
-# and rows ("セキュリティ教育・普及啓発 15.6% 27.0%"), never as sentences.
-_ITEM_MARK = re.compile(r"^[・●■◆◇○□◎⚫▪▶►➡※\ue000-\uf8ff]\s*\S")  # with slides' private-use bullet glyphs
-_NUMBER = re.compile(r"[0-9０-９]")
-# A Japanese sentence "ending" in Latin letters and an ASCII full stop: OCR read a mark as "." mid-sentence.
-_OCR_CUT_END = re.compile(r"[\u3040-\u9fff、][A-Z]{1,4}\.$")
-_PAIRS = {"」": "「", "』": "『", ")": "(", "）": "（", "]": "[", "］": "［"}
-# A note's or a list item's label closes a bracket it never opened: 「注2)」「※1)」「3)」「a)」「イ)」.
-_LABEL = re.compile(r"(?:注|※)\s?[0-9]{1,2}[)）]"
-                    r"|(?:^|(?<=[\s。、;:]))(?:[0-9]{1,2}|[a-z]|[アイウエオロハニホヘト]|[一二三四五六七八九十])[)）]")
 # A sentence pointing at a figure or a table (「以下のとおり(図表9)」, 「表3に示す」), and that figure's or table's
 # caption opening a line of another page: the figure answers, the sentence only leads to it.
 _FIGURE_REF = re.compile(r"(図表|図|表)\s?([0-9０-９]+(?:[-－‐][0-9０-９]+)?)")
-# A table of contents' entry: its title, a leader of dots, a page number. Never an answer.
-_LEADER = re.compile(r"(?:\.\s?){4,}|(?:・\s?){4,}|(?:‥\s?){2,}|(?:-\s?){6,}")
-# What OCR makes of stamps, rules and table lines; prose has next to none of it. "; " between a table
-# row's "header: value" pairs (tables.rows_to_lines) is not debris.
-_OCR_NOISE = re.compile(r"[|¦~^_=<>\\{}@#$&*+`™®©¶§†‡]|;(?! )|(?<=[\u3040-\u9fff])\s?[a-zA-Z]\s?(?=[\u3040-\u9fff])")
 
 
 @dataclass(frozen=True)
@@ -88,6 +64,9 @@ class ExtractivePolicy:
     items: bool = True
     min_item_chars: int = 12
     min_row_letters: float = 0.2
+    # A row that is mostly a chart's axis ticks (「14 12 10 8 6 4 2自然災害の発生件数」) tells a reader nothing; the
+    # chart's page is still cited through its other sentences.
+    axis_rows: bool = False
     item_penalty: float = 0.05
     duplicate_overlap: float = 0.7  # character-bigram overlap that makes a near-duplicate
     # A passage none of whose sentences can be quoted (a figure's or a table's lines joined into one "sentence"
@@ -118,52 +97,6 @@ def _bigrams(text: str) -> set[str]:
 def _near_duplicate(a: Candidate, b: Candidate, policy: ExtractivePolicy) -> bool:
     ga, gb = _bigrams(a.text), _bigrams(b.text)
     return bool(ga and gb) and len(ga & gb) / min(len(ga), len(gb)) >= policy.duplicate_overlap
-
-
-def quote_kind(text: str, policy: ExtractivePolicy, first: bool, lines: bool = False) -> str | None:
-    """"sentence" for a whole sentence of prose, "item" for a list item, "row" for a table row with
-    figures, and with `lines` "line" for any other line of prose (a table's cell, a figure's label);
-    None for a heading, page number, OCR debris or a fragment cut by the chunker (the first sentence of
-    a passage that starts mid-sentence)."""
-    compact = text.replace(" ", "")
-    letters = sum(ch.isalpha() for ch in compact)
-    if len(text) < policy.min_chars:
-        return None
-    if _CUT_START.match(text) and (first or not text[0].isascii()) or _unbalanced(text) or _OCR_CUT_END.search(text):
-        return None
-    if len(_OCR_NOISE.findall(text)) > policy.max_noise * len(compact) or _LEADER.search(text):
-        return None
-    prose = letters >= 0.5 * len(compact)
-    if prose and not heading_of(text) and (_SENTENCE_END.search(text) or len(text) >= policy.long_unstopped):
-        return "sentence"
-    if not policy.items or len(compact) < policy.min_item_chars:
-        return None
-    if prose and _ITEM_MARK.match(text):
-        return "item"
-    if letters >= policy.min_row_letters * len(compact) and _NUMBER.search(text) and not heading_of(text):
-        return "row"
-    if lines and prose and not heading_of(text):
-        return "line"
-    return None
-
-
-def _unbalanced(text: str) -> bool:
-    """A closing bracket before its opening one: the sentence starts inside a quotation the chunk cut."""
-    text = _LABEL.sub(" ", text)
-    depth = {opening: 0 for opening in _PAIRS.values()}
-    for ch in text:
-        if ch in depth:
-            depth[ch] += 1
-        elif ch in _PAIRS:
-            if depth[_PAIRS[ch]] == 0:
-                return True
-            depth[_PAIRS[ch]] -= 1
-    return False
-
-
-def is_question(text: str) -> bool:
-    """Q&A documents restate the question right above the answer; quoting it answers nothing."""
-    return bool(_QUESTION.search(text))
 
 
 class ExtractiveSummarizer:
@@ -355,7 +288,7 @@ def _pages(request: SummaryRequest, chosen: list[Candidate]) -> set[tuple[str, i
 def _join(chosen: list[Candidate]) -> str:
     parts = []
     for c in chosen:
-        ends_sentence = bool(_SENTENCE_END.search(c.text))
+        ends_sentence = bool(SENTENCE_END.search(c.text))
         separator = ("" if detect_lang(c.text) == "ja" else " ") if ends_sentence else "\n"
         parts.append(f"{c.text}[{c.n}]" if ends_sentence and detect_lang(c.text) == "ja" else f"{c.text} [{c.n}]")
         parts.append(separator)
