@@ -452,6 +452,9 @@ def test_the_request_closing_a_question_is_not_embedded():
         "2017年度から2021年度までのどの年が最も高かったか？また、その理由についても。"
     assert without_request("高リスク地域の料率体系をどのように設計すべきか、具体的な配慮点を述べなさい。") == \
         "高リスク地域の料率体系をどのように設計すべきか、具体的な配慮点を。"
+    # a query of 20,000 spaces (or of requests) is read in one pass: no backtracking between runs of spaces
+    assert without_request(" " * 20_000 + "ください") == " " * 20_000 + "ください"
+    assert without_request("具体的に " * 5_000 + "説明してください").endswith("具体的に")
     for whole in ("MF登録の申請手数料はいくらか", "説明してください。", "手順を教えてください",
                   "What is a master file? Please explain.", "記載例を参照してください。に関する問い"):
         assert without_request(whole) == whole

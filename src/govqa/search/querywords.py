@@ -35,10 +35,10 @@ def asks(tokens: list[str]) -> bool:
 
 # The request that closes a Japanese question's sentence: 「…について詳しく説明してください。」, 「具体的な例を挙げて説明して
 # ください」, 「…を述べなさい」, 「…を教えてください」. What is asked stays; how to answer goes.
-_REQUEST = re.compile(
-    r"[、,]?\s*(?:それぞれ|具体的に|具体的な?例を挙げて|例を挙げて|詳しく|詳細に|簡潔に|わかりやすく|分かりやすく)?\s*"
-    r"(?:(?:説明|解説|提示|列挙|紹介)(?:して|し)?|教えて|示して|示し|挙げて|挙げ|述べて|述べ|答えて|答え)\s*"
-    r"(?:ください|下さい|なさい)(?=\s*[。.!！]|\s*$)")
+_REQUEST = re.compile(  # no two unbounded runs of spaces side by side: a query of spaces must not backtrack
+    r"[、,]?(?:それぞれ|具体的に|具体的な?例を挙げて|例を挙げて|詳しく|詳細に|簡潔に|わかりやすく|分かりやすく)?\s?"
+    r"(?:(?:説明|解説|提示|列挙|紹介)(?:して|し)?|教えて|示して|示し|挙げて|挙げ|述べて|述べ|答えて|答え)\s?"
+    r"(?:ください|下さい|なさい)(?=\s?[。.!！]|\s*$)")
 
 
 def without_request(query: str) -> str:
