@@ -228,15 +228,16 @@ class PostgresReader:
     def chunks(self, rows: list[int]) -> dict[int, StoredChunk]:
         if not rows:
             return {}
-        found = self.db.fetch(f'SELECT row, doc_id, page, start, "end", text, heading, lang, boxes FROM '
-                              f'{table(self.gen_id, "chunks")} WHERE row = ANY(%s)', ([int(r) for r in rows],))
-        return {row[0]: StoredChunk(*row[:8], boxes_json=row[8] or "") for row in found}
+        return {chunk.row: chunk for chunk in self._select_chunks("row = ANY(%s)", ([int(r) for r in rows],))}
 
     def page_chunks(self, doc_id: str, page: int) -> list[StoredChunk]:
         """The chunks of one page in their order on it."""
+        return self._select_chunks("doc_id = %s AND page = %s ORDER BY start", (doc_id, page))
+
+    def _select_chunks(self, where: str, params: tuple) -> list[StoredChunk]:
+        """Chunks matching an SQL condition on this generation's chunks table, with their regions."""
         found = self.db.fetch(f'SELECT row, doc_id, page, start, "end", text, heading, lang, boxes FROM '
-                              f'{table(self.gen_id, "chunks")} WHERE doc_id = %s AND page = %s ORDER BY start',
-                              (doc_id, page))
+                              f'{table(self.gen_id, "chunks")} WHERE {where}', params)
         return [StoredChunk(*row[:8], boxes_json=row[8] or "") for row in found]
 
     def page_text(self, doc_id: str, page: int) -> str | None:
