@@ -66,7 +66,6 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-
 def quote_spans(text: str, quotes: list[str]) -> list[tuple[int, int]]:
     """Sorted, non-overlapping [start, end) code-point spans of `text` that these quotations of it cover (an
     answer's sentences citing it; a paraphrase marks nothing)."""

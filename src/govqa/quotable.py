@@ -23,6 +23,7 @@ class QuoteRules(Protocol):
     min_row_letters: float
     axis_rows: bool
 
+
 SENTENCE_END = re.compile(r"[。！？.!?][」』）)\"']*$")
 _QUESTION = re.compile(
     r"(?:か|でしょうか|ですか|ますか)[。？?]?[」』）)]*$"  # Japanese question endings
