@@ -79,6 +79,23 @@ def test_a_full_stop_inside_brackets_does_not_end_a_quoted_sentence():
         "(詳細はホームページを確認してください。)", "関連資料を見る。"]
 
 
+def test_a_title_on_its_own_line_is_set_apart_from_the_sentence_below():
+    """A slide's or section's title above a long line had been glued to it (「…制度原薬等の製造業者が、…」). It stays
+    with the sentence it heads, for its words, set apart by a space; a line that a particle, a parenthesis 「(以下」 or
+    a wrapped katakana word carries on, and a narrow column's wrapped lines, are joined as before."""
+    from govqa.sentences import source_sentences
+
+    body = "原薬等の製造業者が、製造方法、製造管理、品質管理に関するノウハウを含む情報を開示することなく登録する制度。"
+    assert source_sentences("原薬等登録原簿(マスターファイル)制度\n" + body) == ["原薬等登録原簿(マスターファイル)制度 " + body]
+    assert source_sentences("3-1 モバイル端末管理(MDM)\n端末等のアップデートや各種セキュリティ設定を一元的に管理し、設定の違いによる穴を防ぐ技術。") == [
+        "3-1 モバイル端末管理(MDM) 端末等のアップデートや各種セキュリティ設定を一元的に管理し、設定の違いによる穴を防ぐ技術。"]
+    assert source_sentences("本指針の対象となる医薬品等\n(以下「対象品」という。)は、次に掲げるものとし、その範囲を別表に定める。") == [
+        "本指針の対象となる医薬品等(以下「対象品」という。)は、次に掲げるものとし、その範囲を別表に定める。"]
+    assert source_sentences("組織専用のク\nラウドサービスであり、リソースも自らの組織によって管理される形態をいう。") == [
+        "組織専用のクラウドサービスであり、リソースも自らの組織によって管理される形態をいう。"]
+    assert source_sentences("登録申請者は原薬の製造方\n法を記載した書類を添付す\nること。") == ["登録申請者は原薬の製造方法を記載した書類を添付すること。"]
+
+
 def test_a_slides_private_use_bullet_starts_its_own_sentence():
     """Slides exported from PowerPoint mark their bullets with a Symbol or Wingdings glyph in the private-use
     area (U+F06C). The slide's title above is not glued to the first bullet."""

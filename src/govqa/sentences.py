@@ -17,6 +17,14 @@ _DECIMAL_CUT = re.compile(r"[0-9]\.$")
 _DECIMAL_REST = re.compile(r"[0-9]+(?![0-9\sA-Za-z])")
 _OPEN, _CLOSE = "(（", ")）"
 _STOP_IN_PARENTHESIS = re.compile(r"。[)）]$")
+# A title or label on a line of its own: short, ending in a noun's kanji, a number or a closing bracket, with a
+# longer line below that does not carry it on (a particle, a comma, 「(以下…」). A katakana word wrapped at the
+# line's end (「ク」「ラウドサービス」) carries on into katakana.
+_TITLE_CHARS = 30
+_TITLE_END = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff0-9０-９)）」』】\]]$")
+_KATAKANA_END = re.compile(r"[\u30a0-\u30ffー]$")
+_KATAKANA_START = re.compile(r"^[\u30a0-\u30ffー]")
+_CARRIES_ON = re.compile(r"^[\u3041-\u309f、。，,)）」』】]|^[(（]以下")
 _LONGEST = 400  # a sentence joined across full stops inside brackets stops growing here (OCR's stray brackets)
 
 
@@ -73,7 +81,7 @@ def unwrap(text: str) -> str:
             out, previous = out + "\n", ""
             continue
         if previous and _continues(previous, line):
-            out += "" if _JA_CHAR.match(out[-1]) or _JA_CHAR.match(line[0]) else " "
+            out += " " if titles(previous, line) or not (_JA_CHAR.match(out[-1]) or _JA_CHAR.match(line[0])) else ""
         elif out and not out.endswith("\n"):
             out += "\n"
         out, previous = out + line, line
@@ -86,3 +94,14 @@ def _continues(previous: str, line: str) -> bool:
         return False
     # A long numbered line, or one holding a full stop, is a wrapped list item, not a heading.
     return not heading_of(previous) or len(previous) >= 30 or "。" in previous
+
+
+def titles(previous: str, line: str) -> bool:
+    """Is `previous` a title or label above `line`, not the start of its sentence? It stays with the sentence it
+    heads (its words say what the sentence is about), set apart by a space: 「原薬等登録原簿(マスターファイル)制度」
+    above 「原薬等の製造業者が、…」 had been quoted as 「…制度原薬等の製造業者が、…」."""
+    if len(previous) > _TITLE_CHARS or len(line) < 2 * len(previous) or _CARRIES_ON.match(line):
+        return False
+    if _KATAKANA_END.search(previous):
+        return not _KATAKANA_START.match(line)
+    return bool(_TITLE_END.search(previous))
