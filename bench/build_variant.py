@@ -1,7 +1,8 @@
-"""Build the sample index with another chunk policy or embedded context, for `govqa eval --compare`.
+"""Build the sample index (or another folder's) with another chunk policy or embedded context, for `govqa eval
+--compare` or bench/eval_sets.py.
 
     python bench/build_variant.py OUT_DIR [--target 400 --maximum 600 --overlap 80] [--context none|heading|title]
-        [--from-index /tmp/eval-index]
+        [--from-index /tmp/eval-index] [--samples ../shared/samples/allganize-dev/pdfs]
 
 The parse cache (OCR included) is copied from --from-index, so only chunking and embedding
 are redone. `--context heading` is the embedded text before issue 6 (heading + passage),
