@@ -97,9 +97,9 @@ def _continues(previous: str, line: str) -> bool:
 
 
 def titles(previous: str, line: str) -> bool:
-    """Is `previous` a title or label above `line`, not the start of its sentence? It stays with the sentence it
-    heads (its words say what the sentence is about), set apart by a space: 「原薬等登録原簿(マスターファイル)制度」
-    above 「原薬等の製造業者が、…」 had been quoted as 「…制度原薬等の製造業者が、…」."""
+    """Is `previous` a title or label above `line` rather than the first part of its sentence? The two are still
+    read as one (the title's words say what the sentence is about), set apart by a space: 「原薬等登録原簿(マスター
+    ファイル)制度」 above 「原薬等の製造業者が、…」 had been quoted as 「…制度原薬等の製造業者が、…」."""
     if len(previous) > _TITLE_CHARS or len(line) < 2 * len(previous) or _CARRIES_ON.match(line):
         return False
     if _KATAKANA_END.search(previous):
