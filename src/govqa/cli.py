@@ -296,6 +296,7 @@ def mcp(
         if record is None:
             fail("--token: unknown or revoked token (govqa tokens list shows the live ones)", 2)
         access = record.access()
+    engine.warm()  # what the first question would wait for, loaded before the assistant asks it
     err.print(f"govqa mcp: {len(engine.documents(access))} documents from {settings.index_dir}, speaking MCP on stdio",
               highlight=False, soft_wrap=True)
     create_mcp_server(lambda: engine, lambda ctx: access).run("stdio")

@@ -180,6 +180,7 @@ def evaluate(
     # memo_vectors=0: every question pays its own embedding, so modes compared on the same questions
     # report the latency a first-time question has (a remembered query vector would make later modes look free)
     engine = Engine.open(settings_for(index_dir, memo_vectors=0, store=store))
+    engine.warm()  # questions embedded as `govqa serve` embeds them, so ranks and times are the server's
     with progress_bar() as progress:
         task = progress.add_task("evaluating", total=len(items) * len(modes))
         runs = ev.evaluate(lambda q, depth, mode: (progress.advance(task), engine.search(q, k=depth, mode=mode))[1],

