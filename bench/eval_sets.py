@@ -81,8 +81,8 @@ def main() -> None:
     if args.allganize_index:
         engines["allganize"] = Engine.open(Settings(index_dir=args.allganize_index))
     inner = getattr(engines["mhlw"].embedder, "inner", engines["mhlw"].embedder)
-    if hasattr(inner, "engine"):
-        inner.engine = args.query_engine
+    if hasattr(inner, "query_engine"):
+        inner.query_engine = args.query_engine
         inner.warm()
     cached = QueryVectors(engines["mhlw"].embedder, args.vectors)
     for engine in engines.values():

